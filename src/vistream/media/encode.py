@@ -90,6 +90,11 @@ class VideoEncoder:
         self.context.options = options
         self.context.open()
         self.frames_in = 0
+        self._force_keyframe = False
+
+    def request_keyframe(self) -> None:
+        """Make the next encoded frame a keyframe (e.g. when an RTSP client joins)."""
+        self._force_keyframe = True
 
     def encode(self, image: np.ndarray, pts_ns: int | None = None) -> list[av.Packet]:
         """Encode one RGB frame; returns the packets ready so far."""
@@ -100,12 +105,23 @@ class VideoEncoder:
             pts_ns = int(self.frames_in * 1e9 / self.fps)
         frame.pts = int(pts_ns * 90_000 // 1_000_000_000)
         frame.time_base = self.time_base
+        if self._force_keyframe:
+            frame.pict_type = av.video.frame.PictureType.I
+            self._force_keyframe = False
         self.frames_in += 1
         return list(self.context.encode(frame))
 
     def flush(self) -> list[av.Packet]:
         """Drain the encoder at end of stream."""
         return list(self.context.encode(None))
+
+
+def clone_packet(packet: av.Packet) -> av.Packet:
+    """An independent copy of a packet (muxers rescale timestamps in place; frames may be shared)."""
+    copy = av.Packet(bytes(packet))
+    copy.pts, copy.dts, copy.time_base = packet.pts, packet.dts, packet.time_base
+    copy.is_keyframe = packet.is_keyframe
+    return copy
 
 
 @register_element("encode")

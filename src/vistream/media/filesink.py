@@ -27,7 +27,7 @@ from vistream.core.errors import ConfigError
 from vistream.core.events import EOS, Event, StreamEOS
 from vistream.core.properties import Property
 from vistream.core.registry import register_element
-from vistream.media.encode import VideoEncoder
+from vistream.media.encode import VideoEncoder, clone_packet
 
 FORMATS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".ts": "mpegts", ".m4v": "mp4"}
 FRAGMENTED_FLAGS = "frag_keyframe+empty_moov+default_base_moof"
@@ -54,7 +54,8 @@ class ContainerWriter:
         self._last_dts: int | None = None
 
     def write(self, packets: list[av.Packet]) -> None:
-        for packet in packets:
+        """Mux copies of ``packets`` (the originals may be shared with other branches of a ``tee``)."""
+        for packet in map(clone_packet, packets):
             # Muxers need strictly increasing dts; the encoder's may repeat after loops.
             if packet.dts is not None and self._last_dts is not None and packet.dts <= self._last_dts:
                 packet.dts = self._last_dts + 1

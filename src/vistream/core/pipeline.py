@@ -183,7 +183,7 @@ class Pipeline:
         }
 
     # ---- validation --------------------------------------------------------------------------------
-    def _validate(self) -> None:
+    def _validate(self, require_source: bool = True) -> None:
         if not self.elements:
             raise PipelineError(f"pipeline '{self.name}' is empty")
         for element in self.elements.values():
@@ -192,7 +192,7 @@ class Pipeline:
                     raise PipelineError(
                         f"pad '{element.name}.{pad.name}' is not linked; link it or remove '{element.name}'"
                     )
-        if not any(isinstance(e, Source) for e in self.elements.values()):
+        if require_source and not any(isinstance(e, Source) for e in self.elements.values()):
             raise PipelineError(f"pipeline '{self.name}' has no source element")
         self._check_memory()
 
@@ -224,12 +224,16 @@ class Pipeline:
                 pending.append(downstream)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
-    def start(self) -> Pipeline:
-        """Validate the graph, start every element, then their threads (sinks first)."""
+    def start(self, require_source: bool = True) -> Pipeline:
+        """Validate the graph, start every element, then their threads (sinks first).
+
+        ``require_source=False`` lets a service start with no source yet (they are added later
+        with :meth:`add_source`).
+        """
         with self._lock:
             if self.state == "playing":
                 return self
-            self._validate()
+            self._validate(require_source)
             self._eos.clear()
             started: list[Element] = []
             try:

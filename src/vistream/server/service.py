@@ -114,7 +114,7 @@ class StreamService:
             peer = source.src.peer
             if peer is not None and peer.element is self.mux:
                 self._register(source, int(peer.name.rsplit("_", 1)[1]))
-        self.pipeline.start()
+        self.pipeline.start(require_source=False)
         self.started_at = time.monotonic()
         return self
 

@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -U pip
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[$(EXTRAS)]" "$(TORCH)"
+	# onnx2torch (torch backend) without its torchvision requirement: PyPI's torchvision does not import beside the CPU torch
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps "onnx2torch>=1.5"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -1,0 +1,223 @@
+"""GPU pre-processing for inference (torch): NV12 / RGB frames -> one normalised NCHW batch.
+
+Same signature and semantics as :func:`vistream.accel.preprocess.preprocess_batch` (nvinfer's
+``y = net_scale_factor * (x - offsets)``, letterbox with black padding, ROI crops, colour order),
+for frames that are ``torch`` tensors: NV12 ``[H*3/2, W]`` (NVDEC), RGB ``[3, H, W]`` or
+``[H, W, 3]``, uint8, on any device (CUDA in production; the CPU in tests).
+
+Frames of one size without ROIs take the batched path: the Y and interleaved UV planes are
+resized separately (resizing and the YUV->RGB matrix are both linear, so they commute) and the
+colour matrix, clamping, normalisation and channel order run as one fused expression, writing into
+the letterboxed output. ROI crops (secondary inference) use one ``grid_sample`` per frame for all
+of its objects. Colour conversion is BT.601 limited range, what FFmpeg / OpenCV use by default.
+
+Example:
+    >>> import torch
+    >>> nv12 = torch.full((6, 4), 128, dtype=torch.uint8); nv12[:4] = 235  # white 4x4 frame
+    >>> batch, transforms = preprocess_batch([nv12], 8, 8, net_scale_factor=1 / 255,
+    ...                                      maintain_aspect_ratio=True)
+    >>> tuple(batch.shape), round(float(batch[0, 0, 0, 0]), 2), transforms[0].scale_x
+    ((1, 3, 8, 8), 1.0, 2.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from vistream.accel.preprocess import COLOR_FORMATS, Transform, fit
+
+#: torch interpolation modes for the CPU path's names (``area`` / ``lanczos`` fall back to bilinear)
+MODES = {"nearest": "nearest", "bilinear": "bilinear", "bicubic": "bicubic", "area": "bilinear", "lanczos": "bicubic"}
+
+# BT.601 limited range, as rows R, G, B over (Y - 16, U - 128, V - 128)
+_YUV_TO_RGB = ((1.164383, 0.0, 1.596027), (1.164383, -0.391762, -0.812968), (1.164383, 2.017232, 0.0))
+_GRAY = (0.299, 0.587, 0.114)
+
+
+def image_layout(image: Any) -> str:
+    """``nv12``, ``chw`` or ``hwc`` from a uint8 tensor's shape."""
+    if image.ndim == 2:
+        return "nv12"
+    if image.ndim == 3 and image.shape[0] == 3 and image.shape[-1] != 3:
+        return "chw"
+    if image.ndim == 3 and image.shape[-1] == 3:
+        return "hwc"
+    raise ValueError(f"frame tensor of shape {tuple(image.shape)}: expected NV12 [H*3/2, W], RGB [3, H, W] or [H, W, 3]")
+
+
+def frame_size(image: Any) -> tuple[int, int]:
+    """(height, width) of a frame tensor in any supported layout."""
+    layout = image_layout(image)
+    if layout == "nv12":
+        return int(image.shape[0]) * 2 // 3, int(image.shape[1])
+    if layout == "chw":
+        return int(image.shape[1]), int(image.shape[2])
+    return int(image.shape[0]), int(image.shape[1])
+
+
+def to_rgb(images: Any, layout: str, work_dtype: Any) -> Any:
+    """A stacked batch ``[B, ...]`` of one layout -> float RGB ``[B, 3, H, W]`` in 0..255 (unclamped for NV12)."""
+    import torch
+
+    if layout == "chw":
+        return images.to(work_dtype)
+    if layout == "hwc":
+        return images.permute(0, 3, 1, 2).to(work_dtype)
+    height = images.shape[1] * 2 // 3
+    y = images[:, :height].unsqueeze(1).to(work_dtype)
+    uv = images[:, height:].reshape(images.shape[0], height // 2, -1, 2).permute(0, 3, 1, 2).to(work_dtype)
+    uv = torch.nn.functional.interpolate(uv, size=y.shape[-2:], mode="nearest")
+    return yuv_to_rgb(torch.cat([y, uv], dim=1))
+
+
+def yuv_to_rgb(yuv: Any) -> Any:
+    """``[B, 3, H, W]`` float Y, U, V (0..255) -> RGB (not clamped)."""
+    import torch
+
+    matrix = torch.tensor(_YUV_TO_RGB, dtype=yuv.dtype, device=yuv.device)
+    offset = torch.tensor((16.0, 128.0, 128.0), dtype=yuv.dtype, device=yuv.device).view(1, 3, 1, 1)
+    return torch.einsum("ij,bjhw->bihw", matrix, yuv - offset)
+
+
+def _finish(rgb: Any, color_format: str, scale: float, offsets: Any) -> Any:
+    """Clamp, order channels, normalise: ``scale * (x - offsets)``."""
+    rgb = rgb.clamp(0.0, 255.0)
+    if color_format == "BGR":
+        rgb = rgb.flip(1)
+    elif color_format == "GRAY":
+        import torch
+
+        weights = torch.tensor(_GRAY, dtype=rgb.dtype, device=rgb.device).view(1, 3, 1, 1)
+        rgb = (rgb * weights).sum(dim=1, keepdim=True)
+    return (rgb - offsets) * scale
+
+
+def _resize_nv12(images: Any, new_h: int, new_w: int, mode: str, work_dtype: Any) -> Any:
+    """Resize the Y and UV planes of stacked NV12 frames to ``new_h x new_w``, then YUV -> RGB."""
+    import torch
+    import torch.nn.functional as F
+
+    height = images.shape[1] * 2 // 3
+    y = images[:, :height].unsqueeze(1).to(work_dtype)
+    uv = images[:, height:].reshape(images.shape[0], height // 2, -1, 2).permute(0, 3, 1, 2).to(work_dtype)
+    align = None if mode == "nearest" else False
+    y = F.interpolate(y, size=(new_h, new_w), mode=mode, align_corners=align)
+    uv = F.interpolate(uv, size=(new_h, new_w), mode=mode, align_corners=align)
+    return yuv_to_rgb(torch.cat([y, uv], dim=1))
+
+
+def preprocess_batch(
+    images: Sequence[Any],
+    width: int,
+    height: int,
+    *,
+    net_scale_factor: float = 1.0,
+    offsets: Sequence[float] = (0.0, 0.0, 0.0),
+    color_format: str = "RGB",
+    maintain_aspect_ratio: bool = False,
+    symmetric_padding: bool = False,
+    interpolation: str = "bilinear",
+    rois: Sequence[Sequence[float] | None] | None = None,
+    dtype: str = "float32",
+) -> tuple[Any, list[Transform]]:
+    """Turn frame tensors into one NCHW network batch on their device, and per-image transforms.
+
+    Args: as :func:`vistream.accel.preprocess.preprocess_batch`; ``images`` are uint8 torch tensors
+    (NV12 ``[H*3/2, W]``, ``[3, H, W]`` or ``[H, W, 3]`` RGB), all on one device.
+
+    Returns:
+        ``(batch [N, C, height, width] torch tensor of dtype, transforms)``.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    color_format = color_format.upper()
+    if color_format not in COLOR_FORMATS:
+        raise ValueError(f"color_format {color_format!r}; valid: {', '.join(COLOR_FORMATS)}")
+    if interpolation not in MODES:
+        raise ValueError(f"interpolation {interpolation!r}; valid: {', '.join(MODES)}")
+    if dtype not in ("float32", "float16"):
+        raise ValueError(f"dtype {dtype!r}; valid: float32, float16")
+    if not images:
+        raise ValueError("preprocess_batch needs at least one image")
+    device = images[0].device
+    out_dtype = torch.float16 if dtype == "float16" else torch.float32
+    # fp16 arithmetic on the GPU (exact enough for 8-bit pixels); float32 on the CPU
+    work_dtype = out_dtype if device.type == "cuda" else torch.float32
+    mode = MODES[interpolation]
+    channels = 1 if color_format == "GRAY" else 3
+    offsets_t = torch.tensor(list(offsets)[:channels] or [0.0], dtype=work_dtype, device=device).view(1, -1, 1, 1)
+    if offsets_t.shape[1] != channels:
+        offsets_t = offsets_t[:, :1].expand(1, channels, 1, 1)
+    count = len(images)
+    # Black padding before normalisation, as in nvinfer and the CPU path.
+    out = ((torch.zeros(1, channels, 1, 1, dtype=work_dtype, device=device) - offsets_t) * net_scale_factor)
+    out = out.to(out_dtype).expand(count, channels, height, width).contiguous()
+
+    sizes = [frame_size(image) for image in images]
+    layouts = [image_layout(image) for image in images]
+    uniform = (rois is None or all(r is None for r in rois)) and len(set(sizes)) == 1 and len(set(layouts)) == 1
+    transforms: list[Transform] = []
+    if uniform:
+        frame_h, frame_w = sizes[0]
+        new_w, new_h, pad_x, pad_y = fit(frame_w, frame_h, width, height, maintain_aspect_ratio, symmetric_padding)
+        stacked = torch.stack(list(images))
+        if layouts[0] == "nv12":
+            rgb = _resize_nv12(stacked, new_h, new_w, mode, work_dtype)
+        else:
+            rgb = to_rgb(stacked, layouts[0], work_dtype)
+            if (new_h, new_w) != (frame_h, frame_w):
+                rgb = F.interpolate(rgb, size=(new_h, new_w), mode=mode, align_corners=None if mode == "nearest" else False)
+        out[:, :, pad_y:pad_y + new_h, pad_x:pad_x + new_w] = _finish(rgb, color_format, net_scale_factor, offsets_t)
+        transform = Transform(new_w / frame_w, new_h / frame_h, float(pad_x), float(pad_y), 0.0, 0.0, frame_w, frame_h)
+        return out, [transform] * count
+
+    # ROI crops / mixed sizes: one grid_sample per distinct frame for all of its crops.
+    groups: dict[int, list[int]] = {}
+    for index, image in enumerate(images):
+        groups.setdefault(id(image), []).append(index)
+    transforms_by_index: dict[int, Transform] = {}
+    for indices in groups.values():
+        image = images[indices[0]]
+        frame_h, frame_w = sizes[indices[0]]
+        source = to_rgb(image.unsqueeze(0), layouts[indices[0]], torch.float32 if mode == "bicubic" else work_dtype)
+        for index in indices:
+            roi = rois[index] if rois is not None else None
+            x0, y0, x1, y1 = 0, 0, frame_w, frame_h
+            if roi is not None:
+                x0, y0 = max(0, int(float(roi[0]) // 1)), max(0, int(float(roi[1]) // 1))
+                x1, y1 = min(frame_w, -int(-float(roi[2]) // 1)), min(frame_h, -int(-float(roi[3]) // 1))
+                x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+            crop_w, crop_h = x1 - x0, y1 - y0
+            new_w, new_h, pad_x, pad_y = fit(crop_w, crop_h, width, height, maintain_aspect_ratio, symmetric_padding)
+            crop = source[:, :, y0:y1, x0:x1]
+            if (new_h, new_w) != (crop_h, crop_w):
+                crop = F.interpolate(crop, size=(new_h, new_w), mode=mode, align_corners=None if mode == "nearest" else False)
+            finished = _finish(crop.to(work_dtype), color_format, net_scale_factor, offsets_t)
+            out[index, :, pad_y:pad_y + new_h, pad_x:pad_x + new_w] = finished[0]
+            transforms_by_index[index] = Transform(new_w / crop_w, new_h / crop_h, float(pad_x), float(pad_y),
+                                                   float(x0), float(y0), frame_w, frame_h)
+    transforms = [transforms_by_index[i] for i in range(count)]
+    return out, transforms
+
+
+def rgb_to_nv12(rgb: Any) -> Any:
+    """uint8 RGB ``[H, W, 3]`` (numpy or torch, CPU) -> NV12 ``[H*3/2, W]`` uint8 torch tensor (BT.601 limited).
+
+    For tests and for uploading CPU frames in the layout NVDEC produces.
+    """
+    import numpy as np
+    import torch
+
+    array = np.asarray(rgb, dtype=np.float32)
+    r, g, b = array[..., 0], array[..., 1], array[..., 2]
+    y = 16 + 0.256788 * r + 0.504129 * g + 0.097906 * b
+    u = 128 - 0.148223 * r - 0.290993 * g + 0.439216 * b
+    v = 128 + 0.439216 * r - 0.367788 * g - 0.071427 * b
+    height, width = y.shape
+    u = u.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
+    v = v.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
+    uv = np.stack([u, v], axis=-1).reshape(height // 2, width)
+    nv12 = np.concatenate([y, uv], axis=0)
+    return torch.from_numpy(np.clip(np.rint(nv12), 0, 255).astype(np.uint8))

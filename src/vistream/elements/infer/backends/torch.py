@@ -1,0 +1,235 @@
+"""PyTorch inference backend (``backend: torch``): ONNX models through onnx2torch, or native modules.
+
+On CUDA the model runs in fp16 and channels-last, and each batch size seen is captured once as a
+CUDA graph (up to ``max-graphs``; other sizes run eagerly), so a batch costs one graph launch plus
+the copy of its input into the graph's static buffer. Inputs may be NumPy arrays or torch tensors
+on any device; outputs are torch tensors on the model's device when it is CUDA, NumPy arrays on
+the CPU (the :class:`~vistream.elements.infer.backends.base.Backend` contract).
+
+onnx2torch imports torchvision for two rare operators (NonMaxSuppression, RoiAlign). Where
+torchvision does not import (the CPU test set-up), those two raise a clear error if a model uses
+them; every other operator converts normally.
+
+Example:
+    >>> backend = create_backend("torch", "yolov3-tiny.onnx", device="cuda")  # doctest: +SKIP
+    >>> [o.name for o in backend.outputs]  # doctest: +SKIP
+    ['detections']
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+from vistream.core.errors import ConfigError
+from vistream.elements.infer.backends.base import Backend, TensorInfo, register_backend
+
+log = logging.getLogger("vistream.infer.torch")
+
+_ONNX_DTYPES = {1: "float32", 10: "float16", 11: "float64", 2: "uint8", 3: "int8", 6: "int32", 7: "int64", 9: "bool"}
+
+
+def import_onnx2torch() -> Any:
+    """Import onnx2torch, standing in for torchvision (used by 2 operators only) when it is missing."""
+    if importlib.util.find_spec("onnx2torch") is None:
+        raise ConfigError("the torch backend converts ONNX models with onnx2torch: pip install 'vistream[torch]'")
+    try:
+        importlib.import_module("torchvision")
+        return importlib.import_module("onnx2torch")
+    except Exception:  # missing, or a build that does not match torch (raises RuntimeError on import)
+        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+            del sys.modules[name]
+
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise ConfigError("this ONNX model uses NonMaxSuppression or RoiAlign, which onnx2torch runs through "
+                          "torchvision; install torchvision")
+
+    stub, ops = types.ModuleType("torchvision"), types.ModuleType("torchvision.ops")
+    ops.nms = ops.roi_align = ops.box_convert = unavailable  # type: ignore[attr-defined]
+    stub.ops = ops  # type: ignore[attr-defined]
+    saved = {name: sys.modules.get(name) for name in ("torchvision", "torchvision.ops")}
+    sys.modules.update({"torchvision": stub, "torchvision.ops": ops})
+    try:
+        for name in [n for n in sys.modules if n.startswith("onnx2torch")]:
+            del sys.modules[name]
+        return importlib.import_module("onnx2torch")
+    finally:  # the stub only lives inside onnx2torch's modules, never in sys.modules
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+
+
+def onnx_tensor_infos(model: Any) -> tuple[list[TensorInfo], list[TensorInfo]]:
+    """Graph inputs (minus initialisers) and outputs of an ONNX model as :class:`TensorInfo`."""
+    initializers = {init.name for init in model.graph.initializer}
+
+    def info(value: Any) -> TensorInfo:
+        tensor = value.type.tensor_type
+        shape = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in tensor.shape.dim)
+        return TensorInfo(value.name, shape, _ONNX_DTYPES.get(tensor.elem_type, str(tensor.elem_type)))
+
+    inputs = [info(v) for v in model.graph.input if v.name not in initializers]
+    return inputs, [info(v) for v in model.graph.output]
+
+
+@register_backend("torch")
+class TorchBackend(Backend):
+    """Run a model with PyTorch: fp16, channels-last and CUDA graphs on the GPU.
+
+    Args:
+        model_path: ``.onnx`` file (converted with onnx2torch) or a TorchScript file (``.pt`` / ``.ts``).
+        device: ``cuda``, ``cpu`` or ``auto`` (CUDA when available).
+        gpu_id: CUDA device index.
+        fp16: run in half precision (default: on CUDA only).
+        channels_last: NHWC memory layout for convolutions (default: on CUDA only).
+        cuda_graphs: capture one CUDA graph per batch size.
+        max_graphs: most captured batch sizes.
+        module: a ``torch.nn.Module`` to run instead of loading ``model_path`` (needs ``input_shape``).
+        input_shape: ``(C, H, W)`` of a native module's input.
+        output_names: names of a native module's outputs.
+    """
+
+    def __init__(self, model_path: str = "", device: str = "auto", gpu_id: int = 0, fp16: bool | None = None,
+                 channels_last: bool | None = None, cuda_graphs: bool = True, max_graphs: int = 8,
+                 module: Any = None, input_shape: tuple[int, int, int] | None = None,
+                 output_names: tuple[str, ...] = ("output",), **ignored: Any) -> None:
+        import torch
+
+        if ignored:
+            log.debug("torch backend ignores options %s", sorted(ignored))
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device not in ("cuda", "cpu"):
+            raise ConfigError(f"torch backend: device {device!r}; valid: cuda, cpu, auto")
+        if device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("torch backend: device=cuda but torch sees no CUDA device; use device=cpu")
+        self.device = device
+        self.torch_device = torch.device("cuda", gpu_id) if device == "cuda" else torch.device("cpu")
+        self.fp16 = (device == "cuda") if fp16 is None else bool(fp16)
+        self.channels_last = (device == "cuda") if channels_last is None else bool(channels_last)
+        self.use_graphs = cuda_graphs and device == "cuda"
+        self.max_graphs = max_graphs
+        self.model_path = model_path
+        if module is None:
+            module = self._load(model_path)
+        elif input_shape is None:
+            raise ConfigError("torch backend: a native module needs input_shape=(C, H, W)")
+        else:
+            self.inputs = [TensorInfo("input", (None, *input_shape), "float32")]
+            self.outputs = [TensorInfo(name, (), "float32") for name in output_names]
+        module = module.eval().to(self.torch_device)
+        if self.fp16:
+            module = module.half()
+        if self.channels_last:
+            module = module.to(memory_format=torch.channels_last)
+        self.module = module
+        self.dtype = torch.float16 if self.fp16 else torch.float32
+        self._graphs: dict[int, tuple[Any, Any, list[Any]]] = {}
+        self._pool = None
+        self.graph_replays = 0
+
+    def _load(self, model_path: str) -> Any:
+        import torch
+
+        path = Path(model_path)
+        if not path.is_file():
+            raise ConfigError(f"torch backend: model file not found: '{model_path}'")
+        if path.suffix.lower() in (".pt", ".ts", ".pth", ".torchscript"):
+            try:
+                module = torch.jit.load(str(path), map_location="cpu")
+            except Exception as exc:
+                raise ConfigError(f"torch backend: '{model_path}' is not a TorchScript file ({exc}); "
+                                  "export with torch.jit.script / trace, or give an .onnx model") from None
+            declared = getattr(module, "input_shape", None)
+            shape = tuple(declared) if declared else (None, None, None)
+            self.inputs = [TensorInfo("input", (None, *shape), "float32")]
+            self.outputs = [TensorInfo("output", (), "float32")]
+            return module
+        import onnx
+
+        try:
+            model = onnx.load(str(path))
+        except Exception as exc:
+            raise ConfigError(f"torch backend: cannot read ONNX model '{model_path}': {exc}") from None
+        self.inputs, self.outputs = onnx_tensor_infos(model)
+        if len(self.inputs) != 1:
+            raise ConfigError(f"torch backend: '{model_path}' has {len(self.inputs)} inputs; one image input is supported")
+        onnx2torch = import_onnx2torch()
+        try:
+            return onnx2torch.convert(model)
+        except Exception as exc:
+            raise ConfigError(f"torch backend: onnx2torch cannot convert '{model_path}': {exc}") from None
+
+    # ---- running -------------------------------------------------------------------------------------
+    def _prepare(self, batch: Any) -> Any:
+        import numpy as np
+        import torch
+
+        tensor = torch.from_numpy(np.ascontiguousarray(batch)) if isinstance(batch, np.ndarray) else batch
+        tensor = tensor.to(self.torch_device, self.dtype, non_blocking=True)
+        if self.channels_last and tensor.ndim == 4:
+            tensor = tensor.contiguous(memory_format=torch.channels_last)
+        return tensor
+
+    def _run(self, tensor: Any) -> list[Any]:
+        outputs = self.module(tensor)
+        if isinstance(outputs, dict):
+            outputs = list(outputs.values())
+        elif not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        return list(outputs)
+
+    def _capture(self, tensor: Any) -> tuple[Any, Any, list[Any]] | None:
+        import torch
+
+        static_input = tensor.clone()
+        stream = torch.cuda.Stream(device=self.torch_device)
+        stream.wait_stream(torch.cuda.current_stream(self.torch_device))
+        try:
+            with torch.cuda.stream(stream), torch.inference_mode():
+                for _ in range(2):  # warm-up outside the graph (cuDNN autotuning, lazy allocations)
+                    self._run(static_input)
+            torch.cuda.current_stream(self.torch_device).wait_stream(stream)
+            if self._pool is None:
+                self._pool = torch.cuda.graph_pool_handle()
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, pool=self._pool), torch.inference_mode():
+                static_outputs = self._run(static_input)
+        except Exception as exc:  # some models cannot be captured; run them eagerly
+            log.warning("torch backend: CUDA graph capture failed for batch %d (%s); running eagerly",
+                        tensor.shape[0], exc)
+            self.use_graphs = False
+            return None
+        return graph, static_input, static_outputs
+
+    def infer(self, batch: Any) -> list[Any]:
+        """Run the model on an NCHW batch; outputs in ``output_names`` order."""
+        import torch
+
+        tensor = self._prepare(batch)
+        size = int(tensor.shape[0])
+        if self.use_graphs and (size in self._graphs or len(self._graphs) < self.max_graphs):
+            entry = self._graphs.get(size) or self._capture(tensor)
+            if entry is not None:
+                self._graphs[size] = entry
+                graph, static_input, static_outputs = entry
+                static_input.copy_(tensor)
+                graph.replay()
+                self.graph_replays += 1
+                return [out.clone() for out in static_outputs]  # the next replay overwrites them
+        with torch.inference_mode():
+            outputs = self._run(tensor)
+        if self.device == "cpu":
+            return [out.float().numpy() for out in outputs]
+        return outputs
+
+    def close(self) -> None:
+        self._graphs.clear()
+        self.module = None

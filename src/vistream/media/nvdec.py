@@ -1,0 +1,172 @@
+"""NVDEC decoding through PyNvVideoCodec: frames stay on the GPU as NV12 ``torch`` tensors.
+
+``urisrc decoder=nvdec`` (or ``auto`` on a machine with an NVIDIA GPU) uses :class:`NvdecReader`.
+Each decoded surface is handed to torch through DLPack and copied once, on the GPU, into a tensor
+the frame owns (the decoder reuses its surfaces, so a frame that waits in a queue must not alias
+one). PyNvVideoCodec and torch are imported lazily: this module is imported by the element
+registry on machines without either.
+
+Example:
+    >>> from vistream.media.nvdec import nvdec_usable
+    >>> usable, reason = nvdec_usable(0)
+    >>> isinstance(usable, bool) and isinstance(reason, str)
+    True
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from vistream.core.errors import SourceError
+
+#: URI kinds PyNvVideoCodec's demuxer (FFmpeg inside) can open
+NVDEC_KINDS = ("file", "rtsp", "http", "network")
+
+
+def nvdec_usable(gpu_id: int = 0) -> tuple[bool, str]:
+    """Whether NVDEC can be used on ``gpu_id``; when not, the reason (for logs and errors)."""
+    try:
+        import torch
+    except ImportError:
+        return False, "torch is not installed (pip install 'vistream[cuda]')"
+    try:
+        import PyNvVideoCodec  # noqa: F401
+    except ImportError:
+        return False, "PyNvVideoCodec is not installed (pip install 'vistream[cuda]')"
+    except Exception as exc:  # its native library fails to load without a driver
+        return False, f"PyNvVideoCodec does not load ({exc})"
+    if not torch.cuda.is_available():
+        return False, "no CUDA device is visible to torch"
+    if gpu_id >= torch.cuda.device_count():
+        return False, f"gpu-id {gpu_id} does not exist (this machine has {torch.cuda.device_count()} GPUs)"
+    return True, ""
+
+
+class SessionLimiter:
+    """Counts the NVDEC decoders open per GPU so ``decoder=auto`` can send the rest to the CPU.
+
+    One instance lives on the ``urisrc`` class: every source of a process shares the NVDEC engines.
+
+    Example:
+        >>> limiter = SessionLimiter()
+        >>> limiter.acquire(0, limit=1), limiter.acquire(0, limit=1)
+        (True, False)
+        >>> limiter.release(0); limiter.acquire(0, limit=1)
+        True
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, gpu_id: int, limit: int = 0) -> bool:
+        """Take a decoder slot on ``gpu_id`` (``limit`` 0: no limit); False when all are taken."""
+        with self._lock:
+            count = self._open.get(gpu_id, 0)
+            if limit and count >= limit:
+                return False
+            self._open[gpu_id] = count + 1
+            return True
+
+    def release(self, gpu_id: int) -> None:
+        with self._lock:
+            self._open[gpu_id] = max(0, self._open.get(gpu_id, 0) - 1)
+
+    def open_count(self, gpu_id: int) -> int:
+        with self._lock:
+            return self._open.get(gpu_id, 0)
+
+
+@dataclass
+class DecodedFrame:
+    """One NV12 frame on the GPU: ``image`` is a uint8 tensor [H*3/2, W]; ``pts_ns`` from the stream."""
+
+    image: Any
+    pts_ns: int
+
+
+class NvdecReader:
+    """Demux a file or network stream with PyNvVideoCodec and decode it on NVDEC.
+
+    Args:
+        target: File path or URL (what FFmpeg opens).
+        gpu_id: CUDA device of the decoder and of the output tensors.
+        low_latency: Output each frame as soon as it is decoded (live streams).
+
+    Example:
+        >>> reader = NvdecReader("clip.mp4", gpu_id=0)  # doctest: +SKIP
+        >>> frame = next(iter(reader.frames())); frame.image.shape  # doctest: +SKIP
+        torch.Size([1620, 1920])
+    """
+
+    def __init__(self, target: str, gpu_id: int = 0, low_latency: bool = False) -> None:
+        import PyNvVideoCodec as nvc
+        import torch
+
+        self.target = target
+        self.gpu_id = gpu_id
+        self.device = torch.device("cuda", gpu_id)
+        try:
+            self._demuxer = nvc.CreateDemuxer(filename=target)
+            options: dict[str, Any] = {"gpuid": gpu_id, "codec": self._demuxer.GetNvCodecId(),
+                                       "usedevicememory": True}
+            if low_latency and hasattr(nvc, "DisplayDecodeLatencyType"):
+                options["latency"] = nvc.DisplayDecodeLatencyType.LOW
+            self._decoder = nvc.CreateDecoder(**options)
+        except Exception as exc:  # PyNvVideoCodec raises its own types for every failure
+            raise SourceError(f"NVDEC cannot open '{target}': {exc}") from None
+        self._nvc = nvc
+        self._low_latency = low_latency and hasattr(nvc, "VideoPacketFlag")
+        self.width = int(self._demuxer.Width())
+        self.height = int(self._demuxer.Height())
+        rate = float(self._demuxer.FrameRate() or 0.0)
+        self.fps = rate if rate > 0 else 30.0
+        self._stream = torch.cuda.Stream(device=self.device)
+
+    def frames(self) -> Iterator[DecodedFrame]:
+        """Decode to the end; each frame's tensor is complete (its copy synchronised) when yielded."""
+        import torch
+
+        index = 0
+        for packet in self._demuxer:
+            if self._low_latency:
+                packet.decode_flag = self._nvc.VideoPacketFlag.ENDOFPICTURE
+            try:
+                decoded = self._decoder.Decode(packet)
+            except Exception as exc:
+                raise SourceError(f"NVDEC failed on '{self.target}': {exc}") from None
+            if not decoded:
+                continue
+            owned = []
+            with torch.cuda.device(self.device), torch.cuda.stream(self._stream):
+                for surface in decoded:
+                    owned.append(torch.from_dlpack(surface).clone())
+            self._stream.synchronize()  # releases the GIL while the copies run
+            for image in owned:
+                yield DecodedFrame(image, int(index * 1e9 / self.fps))
+                index += 1
+
+    def close(self) -> None:
+        self._decoder = None
+        self._demuxer = None
+
+
+def upload_nv12(av_frame: Any, device: Any, stream: Any = None) -> Any:
+    """Convert a PyAV frame to NV12 on the CPU and copy it to ``device`` (one host->device copy).
+
+    NV12 is half the bytes of RGB, and the GPU pre-processing reads NV12 from NVDEC anyway, so
+    CPU-decoded and NVDEC-decoded streams look the same downstream.
+    """
+    import torch
+
+    nv12 = av_frame.to_ndarray(format="nv12")
+    host = torch.from_numpy(nv12)
+    if stream is None:
+        return host.to(device)
+    with torch.cuda.stream(stream):
+        out = host.to(device, non_blocking=False)
+    stream.synchronize()
+    return out

@@ -1,0 +1,107 @@
+"""Torch batched NMS and YOLO decoding against NumPy references (CPU in CI, CUDA on the device)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from vistream.accel.cuda_nms import batched_nms, detect_postprocess  # noqa: E402
+from vistream.elements.infer.parsers import ParseInfo  # noqa: E402
+from vistream.elements.infer.parsers.detectors import parse_yolo, parse_yolov8  # noqa: E402
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def greedy_nms(boxes: np.ndarray, scores: np.ndarray, groups: np.ndarray, threshold: float) -> list[int]:
+    """Textbook greedy NMS, one box at a time (the reference)."""
+    order = np.argsort(-scores, kind="stable")
+    kept: list[int] = []
+    for i in order:
+        ok = True
+        for j in kept:
+            if groups[i] != groups[j]:
+                continue
+            x1, y1 = max(boxes[i, 0], boxes[j, 0]), max(boxes[i, 1], boxes[j, 1])
+            x2, y2 = min(boxes[i, 2], boxes[j, 2]), min(boxes[i, 3], boxes[j, 3])
+            inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+            union = np.prod(boxes[i, 2:] - boxes[i, :2]) + np.prod(boxes[j, 2:] - boxes[j, :2]) - inter
+            if inter / union > threshold:
+                ok = False
+                break
+        if ok:
+            kept.append(int(i))
+    return kept
+
+
+def random_boxes(rng: np.random.Generator, count: int, extent: float = 200.0) -> np.ndarray:
+    centres = rng.uniform(0, extent, (count, 2))
+    sizes = rng.uniform(5, 60, (count, 2))
+    return np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("seed,count,classes,threshold", [(0, 300, 1, 0.5), (1, 500, 4, 0.45), (2, 50, 3, 0.1),
+                                                           (3, 1, 1, 0.5), (4, 800, 2, 0.7)])
+def test_batched_nms_equals_greedy_reference(device, seed, count, classes, threshold):
+    rng = np.random.default_rng(seed)
+    boxes, scores = random_boxes(rng, count), rng.uniform(0, 1, count).astype(np.float32)
+    groups = rng.integers(0, classes, count)
+    kept = batched_nms(torch.from_numpy(boxes).to(device), torch.from_numpy(scores).to(device),
+                       torch.from_numpy(groups).to(device), threshold)
+    assert kept.cpu().tolist() == greedy_nms(boxes, scores, groups, threshold)
+
+
+def test_batched_nms_empty():
+    kept = batched_nms(torch.zeros(0, 4), torch.zeros(0), torch.zeros(0, dtype=torch.long), 0.5)
+    assert kept.numel() == 0
+
+
+def _yolo_rows(rng, anchors, classes):
+    rows = np.zeros((anchors, 5 + classes), np.float32)
+    rows[:, :2] = rng.uniform(20, 400, (anchors, 2))
+    rows[:, 2:4] = rng.uniform(10, 80, (anchors, 2))
+    rows[:, 4] = rng.uniform(0, 1, anchors) ** 3
+    rows[:, 5:] = rng.uniform(0, 1, (anchors, classes))
+    return rows
+
+
+def _canonical(boxes, scores, classes):
+    """Order by score, then box (equal scores may come in either order)."""
+    order = np.lexsort((boxes[:, 1], boxes[:, 0], -scores))
+    return boxes[order], scores[order], classes[order]
+
+
+def _reference(dets, threshold):
+    kept = greedy_nms(dets.boxes, dets.scores, dets.class_ids, threshold)
+    return dets.boxes[kept], dets.scores[kept], dets.class_ids[kept]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("layout", ["yolo", "yolov8"])
+def test_detect_postprocess_matches_cpu_parser_and_nms(device, layout):
+    rng = np.random.default_rng(7)
+    batch = np.stack([_yolo_rows(rng, 600, 5) for _ in range(3)])
+    info = ParseInfo(416, 416, num_classes=5, score_threshold=0.3)
+    if layout == "yolov8":
+        batch = np.delete(batch, 4, axis=2).transpose(0, 2, 1).copy()  # [B, 4 + nc, A]
+    out = detect_postprocess(torch.from_numpy(batch).to(device), layout, 0.3, 0.45, max_candidates=600, max_detections=600)
+    parser = parse_yolo if layout == "yolo" else parse_yolov8
+    for index in range(len(batch)):
+        boxes, scores, classes = _canonical(*_reference(parser([batch[index]], info), 0.45))
+        got_boxes, got_scores, got_classes = _canonical(out.boxes[index], out.scores[index], out.class_ids[index])
+        assert got_classes.tolist() == classes.tolist()
+        np.testing.assert_allclose(got_boxes, boxes, atol=1e-3)
+        np.testing.assert_allclose(got_scores, scores, atol=1e-6)
+        assert len(got_boxes) > 5 and np.all(np.diff(out.scores[index]) <= 0)
+
+
+def test_detect_postprocess_limits():
+    rng = np.random.default_rng(3)
+    batch = torch.from_numpy(np.stack([_yolo_rows(rng, 400, 2)]))
+    out = detect_postprocess(batch, "yolo", 0.0, 1.0, max_candidates=50, max_detections=10)
+    assert len(out.boxes[0]) == 10
+    assert np.all(np.diff(out.scores[0]) <= 0)
+    with pytest.raises(ValueError, match="layout"):
+        detect_postprocess(batch, "ssd", 0.1, 0.5)

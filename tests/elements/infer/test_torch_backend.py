@@ -1,0 +1,91 @@
+"""The torch backend on a tiny ONNX detector head, against ONNX Runtime (CPU in CI, CUDA on the device)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from vistream.core.errors import ConfigError  # noqa: E402
+from vistream.elements.infer.backends.base import create_backend  # noqa: E402
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU with CUDA")
+
+
+class TinyYolo(torch.nn.Module):
+    """Conv, LeakyReLU, max-pool, upsample, concat, sigmoid: the operators of yolov3-tiny / YOLOv8 heads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.down = torch.nn.Conv2d(8, 16, 3, stride=2, padding=1)
+        self.head = torch.nn.Conv2d(24, 7, 1)
+
+    def forward(self, x):
+        a = torch.nn.functional.leaky_relu(self.stem(x), 0.1)
+        b = torch.nn.functional.max_pool2d(torch.nn.functional.leaky_relu(self.down(a), 0.1), 2)
+        up = torch.nn.functional.interpolate(b, scale_factor=4, mode="nearest")
+        out = torch.sigmoid(self.head(torch.cat([a, up[..., : a.shape[2], : a.shape[3]]], dim=1)))
+        return out.flatten(2).transpose(1, 2)  # [B, anchors, 7]: yolo layout with 2 classes
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "tiny.onnx"
+    torch.onnx.export(TinyYolo().eval(), torch.rand(1, 3, 32, 32), str(path), input_names=["images"],
+                      output_names=["detections"], dynamic_axes={"images": {0: "batch"}, "detections": {0: "batch"}},
+                      opset_version=17, dynamo=False)
+    return path
+
+
+def test_matches_onnxruntime_on_cpu(tiny_onnx):
+    import onnxruntime
+
+    backend = create_backend("torch", str(tiny_onnx), device="cpu")
+    assert backend.device == "cpu" and backend.input.name == "images" and backend.output_names == ["detections"]
+    assert backend.input.shape == (None, 3, 32, 32) and backend.max_batch_size is None
+    batch = np.random.default_rng(1).uniform(0, 1, (3, 3, 32, 32)).astype(np.float32)
+    (out,) = backend.infer(batch)
+    (ref,) = onnxruntime.InferenceSession(str(tiny_onnx), providers=["CPUExecutionProvider"]).run(None, {"images": batch})
+    assert isinstance(out, np.ndarray) and out.shape == ref.shape == (3, 1024, 7)
+    np.testing.assert_allclose(out, ref, atol=1e-5)
+
+
+def test_native_module_and_errors(tmp_path):
+    backend = create_backend("torch", "", device="cpu", module=TinyYolo(), input_shape=(3, 32, 32))
+    assert backend.infer(torch.rand(2, 3, 32, 32))[0].shape == (2, 1024, 7)
+    with pytest.raises(ConfigError, match="not found"):
+        create_backend("torch", str(tmp_path / "missing.onnx"), device="cpu")
+    with pytest.raises(ConfigError, match="input_shape"):
+        create_backend("torch", "", device="cpu", module=TinyYolo())
+    with pytest.raises(ConfigError, match="valid: cuda, cpu, auto"):
+        create_backend("torch", "", device="tpu", module=TinyYolo(), input_shape=(3, 32, 32))
+    (tmp_path / "bad.onnx").write_bytes(b"not a model")
+    with pytest.raises(ConfigError, match="cannot read ONNX"):
+        create_backend("torch", str(tmp_path / "bad.onnx"), device="cpu")
+
+
+def test_torchvision_stub_does_not_leak():
+    import sys
+
+    from vistream.elements.infer.backends.torch import import_onnx2torch
+
+    assert import_onnx2torch().convert is not None
+    module = sys.modules.get("torchvision")
+    assert module is None or getattr(module, "__file__", None) is not None  # never the stand-in
+
+
+@pytest.mark.gpu
+@CUDA
+def test_cuda_fp16_graphs_match_fp32(tiny_onnx):
+    batch = torch.rand(4, 3, 32, 32)
+    ref = create_backend("torch", str(tiny_onnx), device="cpu").infer(batch.numpy())[0]
+    backend = create_backend("torch", str(tiny_onnx), device="cuda")
+    for _ in range(3):
+        (out,) = backend.infer(batch.cuda())
+    assert backend.graph_replays >= 2 and out.device.type == "cuda" and out.dtype == torch.float16
+    np.testing.assert_allclose(out.float().cpu().numpy(), ref, atol=2e-2)
+    (eager,) = backend.infer(batch[:3].cuda())  # a second batch size: a second graph
+    np.testing.assert_allclose(eager.float().cpu().numpy(), ref[:3], atol=2e-2)

@@ -18,13 +18,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import av
-
 from vistream.core.buffer import Frame
 from vistream.core.element import Source
 from vistream.core.errors import SourceError
 from vistream.core.properties import Property
 from vistream.core.registry import register_element
+from vistream.media.nvdec import NVDEC_KINDS, NvdecReader, SessionLimiter, nvdec_usable, upload_nv12
 from vistream.media.uri import SourceURI, check_local, parse_uri
 
 log = logging.getLogger("vistream.urisrc")
@@ -52,6 +51,15 @@ class UriSource(Source):
     reconnect_max_interval = Property(float, 10.0, "Longest wait between reconnect attempts", minimum=0.0)
     reconnect_attempts = Property(int, -1, "Reconnect attempts before giving up (-1: forever)", minimum=-1)
     drop_frame_interval = Property(int, 0, "Output every Nth frame only (0 or 1: all)", minimum=0)
+    nvdec_sessions = Property(int, 0, "With decoder=auto: most NVDEC decoders per GPU in this process; "
+                              "further streams decode on the CPU and are uploaded (0: no limit)", minimum=0)
+
+    #: NVDEC decoders open in this process, per GPU (shared by every urisrc)
+    nvdec_limiter = SessionLimiter()
+    #: "nvdec" or "cpu", decided at start; frames copied host -> device (CPU-decoded, uploaded)
+    decoding_on = "cpu"
+    host_to_device = 0
+    _memory: str | None = None
 
     def __init__(self, name: str | None = None, **properties: Any) -> None:
         self.reconnects = 0
@@ -66,11 +74,7 @@ class UriSource(Source):
         if not self.uri:
             raise SourceError(f"urisrc '{self.name}': property 'uri' is not set")
         self._source = parse_uri(self.uri)
-        if self.decoder == "nvdec":
-            raise SourceError(
-                f"urisrc '{self.name}': decoder=nvdec needs PyNvVideoCodec and an NVIDIA GPU "
-                "(pip install 'vistream[cuda]'); use decoder=cpu or auto"
-            )
+        self._choose_decoder()
         if not self.properties_set_live:
             self.live = self._source.is_live
 
@@ -78,8 +82,70 @@ class UriSource(Source):
     def properties_set_live(self) -> bool:
         return "live" in self.__dict__
 
+    # ---- decoder choice (NVDEC / CPU) ------------------------------------------------------------------
+    def output_memory(self, input_memory: str | None) -> str:
+        """``cuda`` with decoder=nvdec, and with auto when NVDEC is usable and downstream takes GPU frames."""
+        if self._memory is None:
+            if self.decoder == "cpu":
+                self._memory = "cpu"
+            elif self.decoder == "nvdec":
+                self._memory = "cuda"
+            else:
+                usable, reason = nvdec_usable(self.gpu_id)
+                if usable and not self._downstream_takes_cuda():
+                    usable, reason = False, "the elements downstream take CPU frames only"
+                self._memory = "cuda" if usable else "cpu"
+                self._cpu_reason = reason
+        return self._memory
+
+    def _downstream_takes_cuda(self) -> bool:
+        pad, seen = self.pads["src"], set()
+        while pad.peer is not None and pad.peer.element.name not in seen:
+            element = pad.peer.element
+            seen.add(element.name)
+            if not element.accepts_memory("cuda"):
+                return False
+            if element.output_memory("cuda") != "cuda":
+                return True  # it converts (videoconvert) or consumes the frames
+            pad = next((p for p in element.src_pads() if p.peer is not None), None)
+            if pad is None:
+                return True
+        return True
+
+    def _choose_decoder(self) -> None:
+        memory = self.output_memory(None)
+        self.decoding_on = "cpu"
+        if self.decoder == "nvdec":
+            usable, reason = nvdec_usable(self.gpu_id)
+            if not usable:
+                raise SourceError(f"urisrc '{self.name}': decoder=nvdec is not usable: {reason}; use decoder=cpu or auto")
+            if self._source.kind not in NVDEC_KINDS:
+                raise SourceError(f"urisrc '{self.name}': decoder=nvdec reads files and network streams, not "
+                                  f"'{self._source.kind}' sources ('{self.uri}'); use decoder=cpu or auto")
+            self.decoding_on = "nvdec"
+        elif memory == "cuda":
+            if self._source.kind not in NVDEC_KINDS:
+                log.info("urisrc '%s': CPU decoding (NVDEC cannot read %s sources); frames are uploaded", self.name, self._source.kind)
+            elif not self.nvdec_limiter.acquire(self.gpu_id, self.nvdec_sessions):
+                log.info("urisrc '%s': CPU decoding (all %d NVDEC sessions of GPU %d in use); frames are uploaded",
+                         self.name, self.nvdec_sessions, self.gpu_id)
+            else:
+                self.decoding_on = "nvdec"
+                self._holds_session = True
+        elif self.decoder == "auto":
+            log.info("urisrc '%s': CPU decoding: %s", self.name, getattr(self, "_cpu_reason", ""))
+
+    def stop(self) -> None:
+        if getattr(self, "_holds_session", False):
+            self._holds_session = False
+            self.nvdec_limiter.release(self.gpu_id)
+
     # ---- opening ---------------------------------------------------------------------------------
     def _open(self, source: SourceURI) -> Any:
+        if self.decoding_on == "nvdec":
+            return NvdecReader(source.target, self.gpu_id, low_latency=self.sync or source.is_live)
+        import av
+
         options = dict(source.options)
         if source.kind == "rtsp":
             options["rtsp_transport"] = self.rtsp_transport
@@ -153,6 +219,17 @@ class UriSource(Source):
             pts_offset = last_pts + int(1e9 / max(self._fps, 1.0))
 
     def _decode(self, container: Any, pts_offset: int, first_frame_num: int) -> Iterator[Frame]:
+        if isinstance(container, NvdecReader):
+            yield from self._decode_nvdec(container, pts_offset, first_frame_num)
+            return
+        import av
+
+        upload = self._memory == "cuda"
+        if upload:
+            import torch
+
+            device = torch.device("cuda", self.gpu_id)
+            copy_stream = torch.cuda.Stream(device=device)
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
         self._fps = float(rate) if rate else 30.0
@@ -200,13 +277,37 @@ class UriSource(Source):
                     delay = due - time.monotonic()
                     if delay > 0 and self.wait(delay):
                         return
-                image = av_frame.to_ndarray(format="rgb24")
+                if upload:
+                    image = upload_nv12(av_frame, device, copy_stream)
+                    self.host_to_device += 1
+                else:
+                    image = av_frame.to_ndarray(format="rgb24")
                 frame = Frame.from_image(
                     image, source_id=0, frame_num=frame_num, pts=pts_offset + pts_ns - (first_pts or 0),
-                    fps=self._fps / interval, source_name=self.name,
+                    fps=self._fps / interval, source_name=self.name, memory="cuda" if upload else "cpu",
                 )
                 frame_num += 1
                 self.frames_out += 1
                 yield frame
+
+    def _decode_nvdec(self, reader: NvdecReader, pts_offset: int, first_frame_num: int) -> Iterator[Frame]:
+        self._fps = reader.fps
+        interval = max(self.drop_frame_interval, 1)
+        started = time.monotonic()
+        frame_num = first_frame_num
+        for index, decoded in enumerate(reader.frames()):
+            if index % interval:
+                continue
+            if self.sync:
+                delay = started + decoded.pts_ns / 1e9 - time.monotonic()
+                if delay > 0 and self.wait(delay):
+                    return
+            if self.should_stop:
+                return
+            frame = Frame.from_image(decoded.image, source_id=0, frame_num=frame_num, pts=pts_offset + decoded.pts_ns,
+                                     fps=self._fps / interval, source_name=self.name, memory="cuda")
+            frame_num += 1
+            self.frames_out += 1
+            yield frame
 
     _fps = 30.0

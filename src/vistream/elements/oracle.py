@@ -71,7 +71,7 @@ class OracleDetector:
         size = np.concatenate([wh, wh], axis=1)
         boxes = boxes + rng.normal(0.0, self.jitter, size=boxes.shape) * size
         # Partly hidden objects score lower, as real detectors do.
-        confidence = np.clip(seen * rng.uniform(0.7, 1.0, size=len(seen)), 0.05, 1.0)
+        confidence = np.clip(np.minimum(seen + 0.2, 1.0) * rng.uniform(0.75, 1.0, size=len(seen)), 0.05, 1.0)
         data: dict[str, np.ndarray] = {}
         if self.embedding_size:
             data["embedding"] = self._embeddings(chosen.object_id, rng)
@@ -102,7 +102,7 @@ class OracleDetector:
         pick = rng.integers(0, len(classes), count)
         data: dict[str, np.ndarray] = {}
         if self.embedding_size:
-            data["embedding"] = self._embeddings(-1 - rng.integers(0, 1 << 30, count), rng)
+            data["embedding"] = self._embeddings((1 << 40) + rng.integers(0, 1 << 30, count), rng)
         return Objects.from_arrays(
             np.stack([x, y, x + w, y + h], axis=1).astype(np.float32), confidence=rng.uniform(0.1, 0.6, count),
             class_id=classes[pick], component_id=self.component_id, labels=[labels[i] for i in pick], data=data)

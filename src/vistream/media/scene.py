@@ -31,6 +31,7 @@ class SceneObject:
     keyframes: list[tuple[int, float, float]]
     color: tuple[int, int, int]
     z: int = 0
+    in_truth: bool = True  # False for scenery that only hides others (pillars, trees)
 
     def center(self, frame: int) -> tuple[float, float] | None:
         """Center at ``frame`` or None when the object is not in the scene."""
@@ -82,26 +83,63 @@ class Scene:
             scene.objects.append(SceneObject(index + 1, class_id, label, (w, h), keyframes, color, z=index))
         return scene
 
+    @classmethod
+    def hard(cls, width: int = 960, height: int = 540, num_objects: int = 16, num_frames: int = 300,
+             seed: int = 0, jitter: float = 2.0, pillars: int = 2, object_size: float = 0.07) -> Scene:
+        """A tracking test: objects enter and leave at the borders, cross each other in shared lanes
+        (the nearer one hides the other), stop for a while, pass behind pillars (scenery that hides
+        them completely for several frames), and the camera shakes by ``jitter`` pixels.
+
+        Example:
+            >>> scene = Scene.hard(num_objects=6, num_frames=100, seed=3)
+            >>> truth, visible = scene.truth(50)
+            >>> bool(len(truth) > 0), bool(visible.max() <= 1.0)
+            (True, True)
+        """
+        rng = np.random.default_rng(seed)
+        scene = cls(width, height, jitter=jitter, seed=seed)
+        pillar_w = 0.08 * width
+        for index in range(pillars):
+            cx = width * (index + 1) / (pillars + 1)
+            scene.objects.append(SceneObject(
+                100_000 + index, -1, "pillar", (pillar_w, 0.8 * height),
+                [(0, cx, height / 2), (num_frames, cx, height / 2)], (90, 90, 110), z=1_000_000, in_truth=False))
+        lanes = np.linspace(0.3, 0.7, 3) * height
+        for index in range(num_objects):
+            class_id, label = SCENE_CLASSES[index % len(SCENE_CLASSES)]
+            w = float(rng.uniform(0.7, 1.3) * object_size * width)
+            h = float(w * rng.uniform(1.6, 2.4))
+            y = float(lanes[rng.integers(len(lanes))] + rng.uniform(-0.04, 0.04) * height)
+            leftwards = bool(rng.integers(2))
+            x_start, x_end = (width + w / 2, -w / 2) if leftwards else (-w / 2, width + w / 2)
+            speed = float(rng.uniform(2.0, 5.0))
+            start = int(rng.integers(0, max(num_frames // 2, 1)))
+            drift = float(rng.uniform(-0.1, 0.1) * height)
+            keyframes: list[tuple[int, float, float]] = [(start, x_start, y)]
+            travel = abs(x_end - x_start)
+            if rng.random() < 0.4:  # stop somewhere in the middle for a while
+                fraction = float(rng.uniform(0.3, 0.7))
+                x_stop = x_start + (x_end - x_start) * fraction
+                at = start + int(travel * fraction / speed)
+                pause = int(rng.integers(10, 40))
+                keyframes += [(at, x_stop, y + drift * fraction), (at + pause, x_stop, y + drift * fraction)]
+                start += pause
+            keyframes.append((start + int(travel / speed), x_end, y + drift))
+            color = tuple(int(c) for c in rng.integers(80, 256, size=3))
+            scene.objects.append(SceneObject(index + 1, class_id, label, (w, h), keyframes, color, z=int(rng.integers(1000))))
+        return scene
+
     def truth(self, frame: int) -> tuple[Objects, np.ndarray]:
         """Ground truth at ``frame`` (boxes clipped to the image) and each object's visible fraction."""
         rows, ids, classes, labels, visible = [], [], [], [], []
-        offset = self._shake(frame)
-        present = [(obj, obj.center(frame)) for obj in sorted(self.objects, key=lambda o: o.z)]
-        boxes = []
-        for obj, center in present:
-            if center is None:
-                continue
-            w, h = obj.size
-            box = np.array([center[0] - w / 2, center[1] - h / 2, center[0] + w / 2, center[1] + h / 2]) + np.tile(offset, 2)
-            clipped = np.clip(box, [0, 0, 0, 0], [self.width, self.height, self.width, self.height])
-            if clipped[2] - clipped[0] < 1 or clipped[3] - clipped[1] < 1:
-                continue
-            boxes.append((obj, clipped))
+        boxes = self._boxes(frame)
         occupancy = np.zeros((self.height, self.width), dtype=np.int32) - 1
         for index, (_, box) in enumerate(boxes):
             x1, y1, x2, y2 = np.round(box).astype(int)
             occupancy[y1:y2, x1:x2] = index
         for index, (obj, box) in enumerate(boxes):
+            if not obj.in_truth:
+                continue
             x1, y1, x2, y2 = np.round(box).astype(int)
             area = max((x2 - x1) * (y2 - y1), 1)
             shown = float((occupancy[y1:y2, x1:x2] == index).sum()) / area
@@ -124,12 +162,27 @@ class Scene:
         image[:: 16, :, :] = 60
         image[:, :: 16, :] = 60
         truth, _ = self.truth(frame)
-        colors = {obj.object_id: obj.color for obj in self.objects}
-        for box, object_id in zip(truth.xyxy, truth.object_id):
+        for obj, box in self._boxes(frame):
             x1, y1, x2, y2 = np.round(box).astype(int)
-            image[y1:y2, x1:x2] = colors[int(object_id)]
+            image[y1:y2, x1:x2] = obj.color
             image[y1:y1 + 2, x1:x2] = 255
         return image, truth
+
+    def _boxes(self, frame: int) -> list[tuple[SceneObject, np.ndarray]]:
+        """Objects present at ``frame`` in z order with their boxes (camera shake applied, clipped)."""
+        offset = self._shake(frame)
+        boxes = []
+        for obj in sorted(self.objects, key=lambda o: o.z):
+            center = obj.center(frame)
+            if center is None:
+                continue
+            w, h = obj.size
+            box = np.array([center[0] - w / 2, center[1] - h / 2, center[0] + w / 2, center[1] + h / 2]) + np.tile(offset, 2)
+            clipped = np.clip(box, [0, 0, 0, 0], [self.width, self.height, self.width, self.height])
+            if clipped[2] - clipped[0] < 1 or clipped[3] - clipped[1] < 1:
+                continue
+            boxes.append((obj, clipped))
+        return boxes
 
     def _shake(self, frame: int) -> np.ndarray:
         if not self.jitter:

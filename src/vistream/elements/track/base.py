@@ -162,6 +162,10 @@ class Tracker:
             detections.confidence[has_track] >= config.min_tracker_confidence)
         out = detections.select(np.flatnonzero(shown))
         out.object_id = tracks.ids[det_track[shown]]
+        if config.shadow_output_age:
+            shadow = ~ended & tracks.confirmed & (tracks.misses >= 1) & (tracks.misses <= config.shadow_output_age)
+            if shadow.any():
+                out = out.append(self._track_objects(np.flatnonzero(shadow)))
         if ended.any():
             tracks.keep(~ended)
         return out
@@ -294,8 +298,13 @@ class Tracker:
 
     def _predicted_objects(self) -> Objects:
         tracks = self.tracks
-        shown = tracks.confirmed & (tracks.misses == 0) & (tracks.confidence >= self.config.min_tracker_confidence)
-        rows = np.flatnonzero(shown)
+        shown = tracks.confirmed & (tracks.misses <= self.config.shadow_output_age)
+        return self._track_objects(np.flatnonzero(shown))
+
+    def _track_objects(self, rows: np.ndarray) -> Objects:
+        """Objects at the tracks' current (predicted) boxes."""
+        tracks = self.tracks
+        rows = rows[tracks.confidence[rows] >= self.config.min_tracker_confidence]
         return Objects.from_arrays(
             tracks.boxes[rows].astype(np.float32), confidence=tracks.confidence[rows],
             class_id=tracks.class_id[rows], object_id=tracks.ids[rows], component_id=tracks.component_id[rows],

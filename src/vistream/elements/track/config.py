@@ -69,9 +69,9 @@ class TrackerConfig:
     min_detector_confidence: float = 0.1
     #: detections at or above this go to the first association stage; the rest (ByteTrack) to the
     #: second one [tentativeDetectorConfidence]
-    high_confidence: float = 0.5
+    high_confidence: float = 0.4
     #: a detection needs this confidence to start a new track
-    new_track_confidence: float = 0.6
+    new_track_confidence: float = 0.5
     #: tracks below this confidence are not output [minTrackerConfidence]
     min_tracker_confidence: float = 0.0
     #: matches needed before a tentative track is confirmed and output [probationAge]
@@ -80,6 +80,9 @@ class TrackerConfig:
     max_shadow_tracking_age: int = 30
     #: detection frames a tentative track survives without a match [earlyTerminationAge]
     early_termination_age: int = 1
+    #: confirmed tracks missed for up to this many detection frames are still output, at their
+    #: predicted place (bridges a detector's occasional misses; 0: output matched tracks only)
+    shadow_output_age: int = 2
     #: a new detection overlapping an existing track by more IoU than this starts no track
     #: [minIouDiff4NewTarget]
     min_iou_diff_new_target: float = 0.5
@@ -149,7 +152,8 @@ class TrackerConfig:
         for key in ("probation_age", "max_targets_per_stream"):
             if getattr(self, key) < 1:
                 fail(key, "must be at least 1")
-        for key in ("max_shadow_tracking_age", "early_termination_age", "embedding_size", "embedding_history"):
+        for key in ("max_shadow_tracking_age", "early_termination_age", "embedding_size", "embedding_history",
+                    "shadow_output_age"):
             if getattr(self, key) < 0:
                 fail(key, "must not be negative")
         for key in ("weight_iou", "weight_size_similarity", "weight_visual_similarity",

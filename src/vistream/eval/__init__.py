@@ -1,0 +1,1 @@
+"""Evaluation: tracking metrics on MOTChallenge files and synthetic sequences with exact ground truth."""

@@ -1,0 +1,1 @@
+"""Messaging: ``msgconv`` (metadata -> JSON payloads) and ``msgbroker`` (at-least-once delivery)."""

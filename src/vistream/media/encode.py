@@ -54,7 +54,8 @@ def available_encoder(codec: str, hardware: str = "auto") -> str:
 class VideoEncoder:
     """Encode RGB frames to H.264 / H.265 packets with PyAV (libx264 / libx265 / NVENC).
 
-    Packets are Annex-B with parameter sets in-band (``repeat-headers``), so they can be muxed to
+    Keyframes come exactly every ``gop`` frames (no scene-cut keyframes) or on
+    :meth:`request_keyframe`. Packets are Annex-B with parameter sets in-band (``repeat-headers``), so they can be muxed to
     MP4 / MKV / MPEG-TS or sent over RTSP unchanged.
     """
 
@@ -81,7 +82,10 @@ class VideoEncoder:
                 options["tune"] = "zerolatency"
             if not bitrate:
                 options["crf"] = str(crf)
-            params = "repeat-headers=1" if self.name == "libx264" else "repeat-headers=1:log-level=error"
+            # scenecut=0: keyframes exactly every ``gop`` frames (recorder windows, RTSP joins rely on it)
+            params = "repeat-headers=1:scenecut=0"
+            if self.name == "libx265":
+                params += ":log-level=error"
             options["x264-params" if self.name == "libx264" else "x265-params"] = params
             if self.name == "libx264":
                 options["bf"] = "0"
@@ -103,7 +107,7 @@ class VideoEncoder:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         if pts_ns is None:
             pts_ns = int(self.frames_in * 1e9 / self.fps)
-        frame.pts = int(pts_ns * 90_000 // 1_000_000_000)
+        frame.pts = (int(pts_ns) * 9 + 50_000) // 100_000  # nearest 90 kHz tick
         frame.time_base = self.time_base
         if self._force_keyframe:
             frame.pict_type = av.video.frame.PictureType.I

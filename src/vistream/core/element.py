@@ -92,6 +92,8 @@ class Pad:
         self.name = name
         self.template = template
         self.peer: Pad | None = None
+        #: set while a removed source's EOS is still on its way: the pad must not be reused yet
+        self.releasing = False
         self._probes: dict[int, tuple[Probe, bool]] = {}
         self._probe_ids = itertools.count(1)
         self.eos = False

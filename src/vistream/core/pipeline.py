@@ -138,7 +138,7 @@ class Pipeline:
             if pad.direction is not direction:
                 raise LinkError(f"pad '{element.name}.{pad_name}' is a {pad.direction.value} pad, expected {direction.value}")
             return pad
-        free = [p for p in list(element.pads.values()) if p.direction is direction and p.peer is None]
+        free = [p for p in list(element.pads.values()) if p.direction is direction and p.peer is None and not p.releasing]
         if free:
             return free[0]
         for template in element.pad_templates:
@@ -158,6 +158,8 @@ class Pipeline:
                 raise LinkError(f"element '{pad.element.name}' is not in pipeline '{self.name}'; add it first")
             if pad.peer is not None:
                 raise LinkError(f"pad '{pad.element.name}.{pad.name}' is already linked to {pad.peer!r}")
+            if pad.releasing:
+                raise LinkError(f"pad '{pad.element.name}.{pad.name}' is being released; request a new pad")
         src.peer, sink.peer = sink, src
         return src, sink
 
@@ -186,6 +188,8 @@ class Pipeline:
     def _validate(self, require_source: bool = True) -> None:
         if not self.elements:
             raise PipelineError(f"pipeline '{self.name}' is empty")
+        if not any(isinstance(e, Source) for e in self.elements.values()):
+            raise PipelineError(f"pipeline '{self.name}' has no source element (e.g. urisrc, testsrc)")
         for element in self.elements.values():
             for pad in element.pads.values():
                 if pad.peer is None and pad.template.presence.value == "always":
@@ -360,6 +364,8 @@ class Pipeline:
                 raise PipelineError(f"'{element.name}' is not a source element")
             runner = self._runners.pop(element.name, None)
             peer = element.src.peer
+            if peer is not None:
+                peer.releasing = True
             if runner is not None:
                 runner.request_stop()
                 if not runner.join(timeout):

@@ -69,7 +69,20 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict
     return result
 
 
+class _LineList(list):
+    """A list remembering the line of each item."""
+
+    item_lines: list[int]
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _LineList:
+    result = _LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 class ElementSpec(BaseModel):
@@ -109,7 +122,9 @@ def expand_env(value: Any) -> Any:
             out[k] = expand_env(v)
         return out
     if isinstance(value, list):
-        return [expand_env(v) for v in value]
+        out_list = _LineList(expand_env(v) for v in value)
+        out_list.item_lines = getattr(value, "item_lines", [])
+        return out_list
     return value
 
 
@@ -120,8 +135,9 @@ def _line_of(document: Any, loc: tuple[Any, ...]) -> int:
             line = node.key_lines.get(str(part), line)
             node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            lines = getattr(node, "item_lines", None)
             node = node[part]
-            line = getattr(node, "line", line)
+            line = getattr(node, "line", lines[part] if lines else line)
         else:
             break
     return line

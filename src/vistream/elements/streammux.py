@@ -165,13 +165,14 @@ class StreamMux(Element):
         self._active.discard(source_id)
         self._fps.pop(source_id, None)
         self.push_event(StreamEOS(source_id))
-        # Release the request pad so a new source can take its index.
-        if pad.peer is not None:
-            pad.peer.peer = None
-        self.release_pad(pad)
+        # Release the request pad so a new source can take its index (queue first: a new pad of
+        # the same name must not lose what is queued for it).
         runner = getattr(self, "_runner", None)
         if runner is not None:
             runner.queue.remove_pad(pad.name)
+        if pad.peer is not None:
+            pad.peer.peer = None
+        self.release_pad(pad)
         if not self.sink_pads() and not self.drop_pipeline_eos:
             self._flush()
             self.push_event(EOS())

@@ -46,6 +46,7 @@ class UriSource(Source):
     gpu_id = Property(int, 0, "GPU used by decoder=nvdec", minimum=0)
     threads = Property(int, 0, "Decoder threads (0: FFmpeg decides)", minimum=0)
     rtsp_transport = Property(str, "tcp", "RTSP transport", choices=("tcp", "udp"))
+    rtsp_listen = Property(bool, False, "Act as the RTSP server and wait for a camera / publisher to push the stream")
     timeout = Property(float, 10.0, "Seconds to wait when opening or reading a network stream", minimum=0.1)
     reconnect_interval = Property(float, 1.0, "First wait before reconnecting a network source (doubles up to reconnect-max-interval)", minimum=0.0)
     reconnect_max_interval = Property(float, 10.0, "Longest wait between reconnect attempts", minimum=0.0)
@@ -151,11 +152,17 @@ class UriSource(Source):
             options["rtsp_transport"] = self.rtsp_transport
             options.setdefault("probesize", "32768")
             options.setdefault("analyzeduration", "0")
+            if self.rtsp_listen:
+                # FFmpeg 8 overflows without an explicit listen_timeout (seconds).
+                # Short listen windows, retried by generate(), keep stop() prompt while nobody publishes.
+                options.update(rtsp_flags="listen", listen_timeout="1")
         if source.is_network:
             options["timeout"] = str(int(self.timeout * 1_000_000))
         try:
-            container = av.open(source.target, format=source.format, options=options,
-                                timeout=(self.timeout, self.timeout) if source.is_network else None)
+            # RTSP has its own socket timeout option; PyAV's interrupt-callback timeout stalls the
+            # RTSP handshake in listen mode, so it is used for the other network protocols only.
+            interrupt_timeout = (self.timeout, self.timeout) if source.is_network and source.kind != "rtsp" else None
+            container = av.open(source.target, format=source.format, options=options, timeout=interrupt_timeout)
         except av.FFmpegError as exc:
             raise SourceError(f"urisrc '{self.name}': cannot open '{self.uri}': {exc}") from None
         if not container.streams.video:
@@ -181,6 +188,8 @@ class UriSource(Source):
             except SourceError as exc:
                 if not source.is_network:
                     raise
+                if self.rtsp_listen:
+                    continue  # nobody is publishing yet: listen again
                 attempts += 1
                 if 0 <= self.reconnect_attempts < attempts:
                     raise SourceError(f"{exc} (gave up after {attempts - 1} reconnect attempts)") from None

@@ -124,7 +124,8 @@ def preprocess_batch(
     """Turn frame tensors into one NCHW network batch on their device, and per-image transforms.
 
     Args: as :func:`vistream.accel.preprocess.preprocess_batch`; ``images`` are uint8 torch tensors
-    (NV12 ``[H*3/2, W]``, ``[3, H, W]`` or ``[H, W, 3]`` RGB), all on one device.
+    (NV12 ``[H*3/2, W]``, ``[3, H, W]`` or ``[H, W, 3]`` RGB), all on one device (NumPy ``HxWx3``
+    arrays are taken as CPU tensors).
 
     Returns:
         ``(batch [N, C, height, width] torch tensor of dtype, transforms)``.
@@ -141,6 +142,7 @@ def preprocess_batch(
         raise ValueError(f"dtype {dtype!r}; valid: float32, float16")
     if not images:
         raise ValueError("preprocess_batch needs at least one image")
+    images = [torch.from_numpy(image) if not isinstance(image, torch.Tensor) else image for image in images]
     device = images[0].device
     out_dtype = torch.float16 if dtype == "float16" else torch.float32
     # fp16 arithmetic on the GPU (exact enough for 8-bit pixels); float32 on the CPU

@@ -89,3 +89,47 @@ def test_cuda_fp16_graphs_match_fp32(tiny_onnx):
     np.testing.assert_allclose(out.float().cpu().numpy(), ref, atol=2e-2)
     (eager,) = backend.infer(batch[:3].cuda())  # a second batch size: a second graph
     np.testing.assert_allclose(eager.float().cpu().numpy(), ref[:3], atol=2e-2)
+
+
+@pytest.fixture(scope="module")
+def yolov3_tiny():
+    from tests.conftest import require
+
+    from vistream.models.zoo import verify
+
+    require(verify("yolov3-tiny"), "the zoo's yolov3-tiny (vistream models fetch yolov3-tiny)")
+    return "yolov3-tiny"
+
+
+def _bikes_frames(bikes, chosen=(100, 125, 150, 175)):
+    import av
+
+    with av.open(str(bikes)) as container:
+        frames = [f.to_ndarray(format="rgb24") for _, f in zip(range(200), container.decode(video=0), strict=False)]
+    return [frames[i] for i in chosen]
+
+
+def test_torch_backend_and_gpu_path_match_onnxruntime_on_real_frames(yolov3_tiny, bikes):
+    """yolov3-tiny on bikes.mp4: onnxruntime host path == torch backend host path == torch decode/NMS path."""
+    from vistream.accel.cuda_infer import detect_on_gpu, gpu_path_applies
+    from vistream.elements.infer.config import load_config
+    from vistream.elements.infer.engine import InferEngine
+    from vistream.models.zoo import MODELS
+
+    frames = _bikes_frames(bikes)
+
+    def engine(backend):
+        config = load_config(MODELS["yolov3-tiny"].config_path())
+        config.set("backend", backend)
+        config.set("device", "cpu")
+        return InferEngine(config)
+
+    ort, tch = engine("onnxruntime"), engine("torch")
+    assert gpu_path_applies(tch)
+    reference = ort.detect(frames)
+    assert sum(len(d) for d in reference) >= 4  # cars and people in the street scene
+    for dets in (tch.detect(frames), detect_on_gpu(tch, frames, "cpu")):
+        for got, ref in zip(dets, reference, strict=True):
+            assert got.class_ids.tolist() == ref.class_ids.tolist()
+            np.testing.assert_allclose(got.boxes, ref.boxes, atol=0.05)
+            np.testing.assert_allclose(got.scores, ref.scores, atol=1e-4)

@@ -147,6 +147,14 @@ class Infer(Element):
         engine, settings = self.engine, self.settings
         assert engine is not None and settings is not None
         memory = frames[0].memory
+        if engine.backend.device == "cuda" and not settings.output_tensor_meta:
+            from vistream.accel.cuda_infer import detect_on_gpu  # decode + NMS on the GPU, small host copies
+
+            found = detect_on_gpu(engine, [f.image for f in frames], memory)
+            if found is not None:
+                for frame, dets in zip(frames, found, strict=False):
+                    frame.meta.objects = frame.meta.objects.append(self._objects(dets, parent=None))
+                return
         raw, transforms = engine.run([f.image for f in frames], None, memory)
         if settings.output_tensor_meta:
             for frame, outputs in zip(frames, raw, strict=False):

@@ -131,6 +131,9 @@ class TorchBackend(Backend):
             module = module.to(memory_format=torch.channels_last)
         self.module = module
         self.dtype = torch.float16 if self.fp16 else torch.float32
+        if self.fp16:  # ask the pre-processing for fp16 directly
+            first = self.inputs[0]
+            self.inputs = [TensorInfo(first.name, first.shape, "float16"), *self.inputs[1:]]
         self._graphs: dict[int, tuple[Any, Any, list[Any]]] = {}
         self._pool = None
         self.graph_replays = 0

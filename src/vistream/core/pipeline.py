@@ -188,7 +188,7 @@ class Pipeline:
     def _validate(self, require_source: bool = True) -> None:
         if not self.elements:
             raise PipelineError(f"pipeline '{self.name}' is empty")
-        if not any(isinstance(e, Source) for e in self.elements.values()):
+        if require_source and not any(isinstance(e, Source) for e in self.elements.values()):
             raise PipelineError(f"pipeline '{self.name}' has no source element (e.g. urisrc, testsrc)")
         for element in self.elements.values():
             for pad in element.pads.values():
@@ -196,8 +196,6 @@ class Pipeline:
                     raise PipelineError(
                         f"pad '{element.name}.{pad.name}' is not linked; link it or remove '{element.name}'"
                     )
-        if require_source and not any(isinstance(e, Source) for e in self.elements.values()):
-            raise PipelineError(f"pipeline '{self.name}' has no source element")
         self._check_memory()
 
     def _check_memory(self) -> None:

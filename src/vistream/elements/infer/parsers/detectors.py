@@ -61,7 +61,7 @@ def parse_end_to_end(outputs: list[np.ndarray], info: ParseInfo) -> Detections:
 def parse_ssd(outputs: list[np.ndarray], info: ParseInfo) -> Detections:
     """``boxes [K, 4]`` + ``scores [K, nc]`` (the output with 4 columns is the boxes)."""
     first, second = (np.asarray(o, dtype=np.float32) for o in outputs[:2])
-    boxes, scores = (first, second) if first.shape[-1] == 4 else (second, first)
+    boxes, scores = (second, first) if _boxes_second(first.shape, second.shape, info) else (first, second)
     boxes, scores = boxes.reshape(-1, 4), scores.reshape(len(boxes.reshape(-1, 4)), -1)
     background = int(info.options.get("background-class", -1))
     if 0 <= background < scores.shape[1]:
@@ -71,6 +71,14 @@ def parse_ssd(outputs: list[np.ndarray], info: ParseInfo) -> Detections:
         boxes = boxes * np.array([info.network_width, info.network_height] * 2, dtype=np.float32)
     class_ids, best = _best_class(scores)
     return _keep(boxes, best, class_ids, info)
+
+
+def _boxes_second(first: tuple, second: tuple, info: ParseInfo) -> bool:
+    """Which SSD output holds the boxes: by name (``*box*``), else the one with 4 columns, else the first."""
+    names = [n.lower() for n in info.output_names[:2]]
+    if len(names) == 2 and ("box" in names[0]) != ("box" in names[1]):
+        return "box" in names[1]
+    return first[-1] != 4 and second[-1] == 4
 
 
 def parse_darknet(outputs: list[np.ndarray], info: ParseInfo) -> Detections:
@@ -103,7 +111,7 @@ def _check_classes(columns: int | None, extra: int, info: ParseInfo, layout: str
         raise ValueError(f"output has {columns} values per box; the {layout} layout needs more than {extra}")
     if info.num_classes and columns - extra != info.num_classes:
         raise ValueError(f"output has {columns - extra} classes ({layout} layout, {columns} values per box) "
-                         f"but the config says {info.num_classes}")
+                         f"but num-detected-classes / the label file say {info.num_classes}")
 
 
 def _check_yolo(shapes: list[tuple[int | None, ...]], info: ParseInfo) -> None:
@@ -126,7 +134,7 @@ def _check_end_to_end(shapes: list[tuple[int | None, ...]], info: ParseInfo) -> 
 def _check_ssd(shapes: list[tuple[int | None, ...]], info: ParseInfo) -> None:
     if len(shapes) < 2:
         raise ValueError(f"ssd parser needs two outputs (boxes [K, 4], scores [K, classes]), got {len(shapes)}")
-    scores = shapes[1] if shapes[0][-1] == 4 else shapes[0]
+    scores = shapes[0] if _boxes_second(shapes[0], shapes[1], info) else shapes[1]
     background = 1 if int(info.options.get("background-class", -1)) >= 0 else 0
     if info.num_classes and scores[-1] is not None and scores[-1] - background != info.num_classes:
         raise ValueError(f"ssd scores have {scores[-1]} columns but the config says {info.num_classes} classes")

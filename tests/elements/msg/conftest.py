@@ -4,6 +4,7 @@ helper process. Each can be stopped and started again on the same port and data 
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import signal
@@ -108,12 +109,15 @@ def mosquitto(tmp_path_factory) -> Iterator[BrokerServer]:
     conf = folder / "mosquitto.conf"
     conf.write_text(textwrap.dedent(f"""\
         listener {port} 127.0.0.1
+        user {getpass.getuser()}
         allow_anonymous true
         persistence true
         persistence_location {folder}/
         autosave_interval 1
         max_queued_messages 0
         """))
+    # persistence (with ``user`` = us, so a root run can write the temp folder) keeps the consumers'
+    # sessions and queued messages across a broker restart
     server = BrokerServer("mosquitto", [exe, "-c", str(conf)], port).start()
     yield server
     server.stop()

@@ -7,6 +7,7 @@ DeepStream cfg_mqtt.txt keys read from ``[message-broker]``: ``username``, ``pas
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -73,13 +74,19 @@ class MqttAdapter(Adapter):
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 raise BrokerUnavailable(f"mqtt publish failed: {mqtt.error_string(info.rc)}")
             infos.append(info)
+        deadline = time.monotonic() + self.timeout
         for info in infos:
-            try:
-                info.wait_for_publish(self.timeout)
-            except (RuntimeError, ValueError) as exc:
-                raise BrokerUnavailable(f"mqtt publish failed: {exc}") from None
-            if not info.is_published():
-                raise BrokerUnavailable(f"mqtt {self.host}:{self.port}: no PUBACK within {self.timeout} s")
+            # Poll instead of one long wait: a dropped connection fails the batch at once (it is spooled
+            # and resent; paho's own resend after reconnecting would only add duplicates).
+            while not info.is_published():
+                if not self._connected.is_set():
+                    raise BrokerUnavailable(f"mqtt {self.host}:{self.port}: connection lost")
+                if time.monotonic() > deadline:
+                    raise BrokerUnavailable(f"mqtt {self.host}:{self.port}: no PUBACK within {self.timeout} s")
+                try:
+                    info.wait_for_publish(0.05)
+                except (RuntimeError, ValueError) as exc:
+                    raise BrokerUnavailable(f"mqtt publish failed: {exc}") from None
 
     def close(self) -> None:
         if self._client is not None:

@@ -34,10 +34,13 @@ class RedisAdapter(Adapter):
 
     def connect(self) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         self.close()
+        # No client-side retries: the courier retries (and spools meanwhile) instead of blocking here.
         client = redis.Redis(host=self.host, port=self.port, password=self.password, socket_timeout=3,
-                             socket_connect_timeout=2)
+                             socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
         try:
             client.ping()
         except (redis.ConnectionError, redis.TimeoutError) as exc:

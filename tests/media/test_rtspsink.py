@@ -1,0 +1,134 @@
+"""rtspsink: two PyAV clients (TCP and UDP) read one served stream at once; publishing to a server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import av
+import numpy as np
+import pytest
+
+import vistream
+from tests.conftest import require
+from vistream.core.errors import ConfigError, PipelineError
+from vistream.media.rtsp_server import free_port
+
+
+def gst_available() -> bool:
+    try:
+        from vistream.media.gstreamer import import_gst
+
+        import_gst()
+        return True
+    except ConfigError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def gstreamer() -> None:
+    require(gst_available(), "GStreamer rtsp-server through PyGObject (apt: gir1.2-gst-rtsp-server-1.0 python3-gi)")
+
+
+def read_frames(url: str, transport: str, count: int, barrier: threading.Barrier, out: dict) -> None:
+    try:
+        options = {"rtsp_transport": transport, "probesize": "32", "analyzeduration": "0"}
+        with av.open(url, options=options, timeout=10) as container:
+            barrier.wait(10)  # both clients are connected at the same time
+            images = []
+            for frame in container.decode(video=0):
+                images.append(frame.to_ndarray(format="rgb24"))
+                if len(images) == count:
+                    break
+            out[transport] = images
+            barrier.wait(10)
+    except Exception as exc:  # reported by the test
+        out[transport] = exc
+
+
+def test_two_clients_tcp_and_udp_read_the_same_stream(gstreamer) -> None:
+    port = free_port()
+    pipeline = vistream.parse_launch(
+        "testsrc live=true pattern=ball framerate=25 num-buffers=-1 width=320 height=240 "
+        f"! encode zerolatency=true gop=25 ! rtspsink name=rtsp port={port} address=127.0.0.1 mount=/cam")
+    pipeline.start()
+    try:
+        (url,) = pipeline["rtsp"].urls
+        assert url == f"rtsp://127.0.0.1:{port}/cam"
+        results: dict = {}
+        barrier = threading.Barrier(2)
+        clients = [threading.Thread(target=read_frames, args=(url, transport, 25, barrier, results))
+                   for transport in ("tcp", "udp")]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(30)
+        assert not pipeline.bus.errors
+    finally:
+        pipeline.stop()
+    for transport in ("tcp", "udp"):
+        images = results.get(transport)
+        assert isinstance(images, list), f"{transport} client failed: {images!r}"
+        assert len(images) == 25 and images[0].shape == (240, 320, 3)
+        assert len({int(np.argmax(i.sum(axis=(0, 2)))) for i in images}) > 3, "the ball should move"
+
+
+def test_one_mount_per_source(gstreamer) -> None:
+    port = free_port()
+    pipeline = vistream.parse_launch(
+        "testsrc live=true pattern=white num-buffers=-1 width=64 height=48 ! mux.sink_0 "
+        "testsrc live=true pattern=black num-buffers=-1 width=64 height=48 ! mux.sink_1 "
+        f"streammux name=mux ! rtspsink name=rtsp port={port} address=127.0.0.1 mount=/cam{{source_id}}")
+    pipeline.start()
+    try:
+        means = {}
+        for source_id in (0, 1):
+            url = f"rtsp://127.0.0.1:{port}/cam{source_id}"
+            for _ in range(50):  # mounts appear with each source's first frame
+                if url in pipeline["rtsp"].urls:
+                    break
+                threading.Event().wait(0.1)
+            with av.open(url, options={"rtsp_transport": "tcp"}, timeout=10) as container:
+                means[source_id] = next(container.decode(video=0)).to_ndarray(format="rgb24").mean()
+    finally:
+        pipeline.stop()
+    assert means[0] > 200 and means[1] < 40
+
+
+def test_publish_to_an_external_rtsp_server() -> None:
+    port = free_port()
+    url = f"rtsp://127.0.0.1:{port}/live"
+    received: dict = {}
+
+    def server() -> None:  # FFmpeg's RTSP listen mode plays the external server
+        try:
+            with av.open(url, options={"rtsp_flags": "listen", "listen_timeout": "20"}, timeout=20) as container:
+                received["frames"] = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        except Exception as exc:
+            received["error"] = exc
+
+    thread = threading.Thread(target=server)
+    thread.start()
+    threading.Event().wait(0.5)
+    pipeline = vistream.parse_launch(f"testsrc pattern=white num-buffers=40 width=160 height=120 framerate=25 "
+                                     f"! rtspsink location={url}")
+    pipeline.run(timeout=30)
+    thread.join(30)
+    assert "error" not in received, received.get("error")
+    assert len(received["frames"]) >= 35 and received["frames"][0].shape == (120, 160, 3)
+    assert received["frames"][-1].mean() > 200
+
+
+def test_port_in_use_is_a_start_error(gstreamer) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        pipeline = vistream.parse_launch(f"testsrc num-buffers=1 ! rtspsink port={port} address=127.0.0.1")
+        with pytest.raises(PipelineError, match=f"127.0.0.1:{port}"):
+            pipeline.start()
+
+
+def test_bad_publish_url_is_a_start_error() -> None:
+    with pytest.raises(PipelineError, match="rtsp:// URL"):
+        vistream.parse_launch("testsrc num-buffers=1 ! rtspsink location=http://x/y").start()

@@ -1,0 +1,98 @@
+"""The converted yolov3-tiny against an independent reference: OpenCV's own Darknet reader
+(``opencv-python-headless<5``) on real frames, through vistream's infer engine end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vistream.core.errors import ConfigError
+from vistream.elements.infer.config import load_config
+from vistream.elements.infer.engine import InferEngine
+from vistream.models.darknet import build_model, parse_cfg_text
+
+cv2 = pytest.importorskip("cv2")
+THRESHOLD, NMS_IOU, NET = 0.25, 0.45, 416
+
+
+def _opencv_reference(net, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OpenCV's detections on a letterboxed frame (OpenCV resize + border), mapped back to the frame."""
+    height, width = image.shape[:2]
+    scale = min(NET / width, NET / height)
+    new_w, new_h = round(width * scale), round(height * scale)
+    pad_x, pad_y = (NET - new_w) // 2, (NET - new_h) // 2
+    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    boxed = cv2.copyMakeBorder(resized, pad_y, NET - new_h - pad_y, pad_x, NET - new_w - pad_x,
+                               cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    net.setInput(cv2.dnn.blobFromImage(boxed, 1 / 255.0, (NET, NET), swapRB=False, crop=False))
+    rows = np.concatenate(net.forward(net.getUnconnectedOutLayersNames()))
+    classes = rows[:, 5:].argmax(axis=1)
+    scores = rows[np.arange(len(rows)), 5 + classes]  # OpenCV: objectness x class probability
+    keep = scores >= THRESHOLD
+    rows, classes, scores = rows[keep], classes[keep], scores[keep]
+    cx, cy, w, h = (rows[:, i] * NET for i in range(4))
+    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+    boxes[:, 0::2] = np.clip((boxes[:, 0::2] - pad_x) / (new_w / width), 0, width)
+    boxes[:, 1::2] = np.clip((boxes[:, 1::2] - pad_y) / (new_h / height), 0, height)
+    xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
+    kept = np.asarray(cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), classes.tolist(), THRESHOLD,
+                                              NMS_IOU), dtype=np.int64).reshape(-1)
+    return boxes[kept], scores[kept], classes[kept]
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    x1, y1 = np.maximum(a[:, None, 0], b[None, :, 0]), np.maximum(a[:, None, 1], b[None, :, 1])
+    x2, y2 = np.minimum(a[:, None, 2], b[None, :, 2]), np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = lambda box: (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1])  # noqa: E731
+    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
+
+
+def _matched(boxes, scores, classes, others, margin: float) -> int:
+    """Check every confident detection of one side has its twin on the other; returns how many were checked."""
+    other_boxes, other_scores, other_classes = others
+    checked = 0
+    for box, score, class_id in zip(boxes, scores, classes):
+        if score < THRESHOLD + margin:
+            continue  # borderline scores may fall either side of the threshold
+        checked += 1
+        same = np.flatnonzero(other_classes == class_id)
+        assert len(same), f"class {class_id} (score {score:.3f}) missing on the other side"
+        ious = _iou(box[None], other_boxes[same])[0]
+        best = same[ious.argmax()]
+        assert ious.max() >= 0.9, f"class {class_id}: best IoU {ious.max():.3f}"
+        assert abs(other_scores[best] - score) <= 0.02, f"class {class_id}: {score:.3f} vs {other_scores[best]:.3f}"
+    return checked
+
+
+def test_converted_yolov3_tiny_matches_opencv_darknet_reader(yolo_files, sample_frames):
+    assert hasattr(cv2.dnn, "readNetFromDarknet"), "opencv-python-headless<5 (dev extra) has the Darknet reader"
+    folder = yolo_files.onnx.parent
+    net = cv2.dnn.readNetFromDarknet(str(folder / "yolov3-tiny.cfg"), str(folder / "yolov3-tiny.weights"))
+    config = load_config(yolo_files.config)
+    config.class_attrs.default = config.class_attrs.default.updated(
+        {"pre-cluster-threshold": THRESHOLD, "nms-iou-threshold": NMS_IOU, "topk": -1})
+    engine = InferEngine(config)
+    ours = engine.detect(sample_frames)
+    checked, classes_seen = 0, set()
+    for image, mine in zip(sample_frames, ours):
+        reference = _opencv_reference(net, image)
+        assert set(mine.class_ids[mine.scores >= THRESHOLD + 0.03].tolist()) <= set(reference[2].tolist())
+        assert set(reference[2][reference[1] >= THRESHOLD + 0.03].tolist()) <= set(mine.class_ids.tolist())
+        checked += _matched(*reference, (mine.boxes, mine.scores, mine.class_ids), margin=0.03)
+        checked += _matched(mine.boxes, mine.scores, mine.class_ids, reference, margin=0.03)
+        classes_seen |= set(reference[2].tolist())
+    assert checked >= 20 and {0, 2} <= classes_seen  # people and cars were really compared
+
+
+def test_cfg_parsing_and_weight_size_errors(tmp_path, yolo_files):
+    with pytest.raises(ConfigError, match=r"\[net\]"):
+        parse_cfg_text("[convolutional]\nfilters=1\n")
+    truncated = tmp_path / "short.weights"
+    truncated.write_bytes((yolo_files.onnx.parent / "yolov3-tiny.weights").read_bytes()[:100_000])
+    with pytest.raises(ConfigError, match="too short"):
+        build_model(yolo_files.onnx.parent / "yolov3-tiny.cfg", truncated)
+    cfg = tmp_path / "odd.cfg"
+    cfg.write_text("[net]\nwidth=32\nheight=32\n[reorg]\nstride=2\n")
+    with pytest.raises(ConfigError, match=r"\[reorg\].*not supported"):
+        build_model(cfg)

@@ -52,7 +52,7 @@ def _matched(boxes, scores, classes, others, margin: float) -> int:
     """Check every confident detection of one side has its twin on the other; returns how many were checked."""
     other_boxes, other_scores, other_classes = others
     checked = 0
-    for box, score, class_id in zip(boxes, scores, classes):
+    for box, score, class_id in zip(boxes, scores, classes, strict=False):
         if score < THRESHOLD + margin:
             continue  # borderline scores may fall either side of the threshold
         checked += 1
@@ -75,7 +75,7 @@ def test_converted_yolov3_tiny_matches_opencv_darknet_reader(yolo_files, sample_
     engine = InferEngine(config)
     ours = engine.detect(sample_frames)
     checked, classes_seen = 0, set()
-    for image, mine in zip(sample_frames, ours):
+    for image, mine in zip(sample_frames, ours, strict=False):
         reference = _opencv_reference(net, image)
         assert set(mine.class_ids[mine.scores >= THRESHOLD + 0.03].tolist()) <= set(reference[2].tolist())
         assert set(reference[2][reference[1] >= THRESHOLD + 0.03].tolist()) <= set(mine.class_ids.tolist())

@@ -136,6 +136,6 @@ def test_secondary_detector_adds_children_in_frame_coordinates(tmp_path, yolo_fi
     objects = frame.meta.objects
     children = objects.select(objects.component_id == 3)
     assert len(children) > 0 and "person" in children.labels
-    for box, parent in zip(children.xyxy, children.parent):
+    for box, parent in zip(children.xyxy, children.parent, strict=False):
         left, right = (0, width / 2) if parent == 11 else (width / 2, width)
         assert parent in (11, 12) and left - 1e-3 <= box[0] and box[2] <= right + 1e-3

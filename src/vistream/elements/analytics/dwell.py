@@ -40,6 +40,7 @@ class DwellTime:
         self._memory = TrackMemory(width=1, max_age=max_age)  # enter pts (ns)
         self.dwell_s = np.zeros(0)
         self.queue_length = 0
+        self._labels: dict[int, str] = {}  # for "left" events of lost tracks (touched only on events)
 
     @property
     def occupants(self) -> np.ndarray:
@@ -59,6 +60,7 @@ class DwellTime:
         entering = inside & ~found
         leaving = ~inside & found
         for i in np.flatnonzero(entering):
+            self._labels[int(ids[i])] = labels[i]
             events.append(self._event("entered", ids[i], labels[i], frame_num, 0.0))
         for i in np.flatnonzero(leaving):
             events.append(self._event("left", ids[i], labels[i], frame_num, (pts_ns - enter[i, 0]) / 1e9))
@@ -68,7 +70,7 @@ class DwellTime:
         self._memory.update(ids[inside], enter_ns[inside, None], frame_num)
         stale = self._memory.stale_rows(frame_num)
         for row in np.flatnonzero(stale):
-            event = self._event("left", self._memory.ids[row], "", frame_num,
+            event = self._event("left", self._memory.ids[row], self._labels.get(int(self._memory.ids[row]), ""), frame_num,
                                 (pts_ns - self._memory.values[row, 0]) / 1e9)
             event["reason"] = "lost"
             events.append(event)
@@ -80,5 +82,7 @@ class DwellTime:
         return events
 
     def _event(self, kind: str, object_id: Any, label: str, frame_num: int, dwell_s: float) -> dict[str, Any]:
+        if kind == "left":
+            self._labels.pop(int(object_id), None)
         return {"type": kind, "zone": self.zone, "object_id": int(object_id), "label": label,
                 "frame_num": frame_num, "dwell_s": round(float(dwell_s), 3)}

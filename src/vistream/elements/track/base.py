@@ -183,22 +183,23 @@ class Tracker:
         det_boxes = boxes[det_rows]
         iou = iou_matrix(track_boxes, det_boxes)
         total = config.weight_iou + config.weight_size_similarity
-        score = iou * (config.weight_iou / total if total else 1.0)
-        gate = iou < min_iou
         if config.weight_size_similarity or config.min_size_similarity:
             size = size_similarity(track_boxes, det_boxes)
-            if total:
-                score = score + size * (config.weight_size_similarity / total)
-            gate |= size < config.min_size_similarity
-        return self.gate_classes(np.where(gate, -np.inf, score), track_rows, detections, det_rows)
+            score = (iou * config.weight_iou + size * config.weight_size_similarity) / (total or 1.0)
+            score[(iou < min_iou) | (size < config.min_size_similarity)] = -np.inf
+        else:
+            score = iou  # IoU alone (its weight normalises to 1)
+            score[iou < min_iou] = -np.inf
+        return self.gate_classes(score, track_rows, detections, det_rows)
 
     def gate_classes(self, score: np.ndarray, track_rows: np.ndarray, detections: Objects,
                      det_rows: np.ndarray) -> np.ndarray:
         """Set pairs of different classes to -inf when ``check_class_match`` is on."""
         if not self.config.check_class_match or score.size == 0:
             return score
-        same = self.tracks.class_id[track_rows][:, None] == detections.class_id[det_rows][None, :]
-        return np.where(same, score, -np.inf)
+        different = self.tracks.class_id[track_rows][:, None] != detections.class_id[det_rows]
+        score[different] = -np.inf
+        return score
 
     def match(self, score: np.ndarray, track_rows: np.ndarray, det_rows: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:

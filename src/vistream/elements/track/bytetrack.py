@@ -42,12 +42,15 @@ class ByteTracker(Tracker):
         t1, d1 = self.match(score, confirmed, high_rows)
 
         # Stage 2: tracks followed until now whose object may be partly hidden (low score).
-        left = np.setdiff1d(confirmed, t1, assume_unique=True)
-        left = left[tracks.misses[left] == 0]
+        free = np.ones(len(tracks), dtype=bool)
+        free[t1] = False
+        left = np.flatnonzero(free & tracks.confirmed & (tracks.misses == 0))
         score = self.iou_score(left, detections, low_rows, boxes, config.min_iou_low_confidence)
         t2, d2 = self.match(score, left, low_rows)
 
-        remaining_high = np.setdiff1d(high_rows, d1, assume_unique=True)
+        unused = high.copy()
+        unused[d1] = False
+        remaining_high = np.flatnonzero(unused)
         score = self.iou_score(tentative, detections, remaining_high, boxes, config.min_iou_tentative)
         t3, d3 = self.match(score, tentative, remaining_high)
         return np.concatenate([t1, t2, t3]), np.concatenate([d1, d2, d3])

@@ -43,7 +43,8 @@ class DeepSortTracker(Tracker):
     def associate(self, detections: Objects, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         config = self.config
         tracks = self.tracks
-        high_rows = np.flatnonzero(detections.confidence >= config.high_confidence)
+        high = detections.confidence >= config.high_confidence
+        high_rows = np.flatnonzero(high)
         confirmed = np.flatnonzero(tracks.confirmed)
         embedding = self._embeddings(detections)
         if embedding is None or tracks.embedding is None or embedding.shape[1] != tracks.embedding.shape[1]:
@@ -53,9 +54,12 @@ class DeepSortTracker(Tracker):
             score = self._appearance_score(confirmed, detections, high_rows, boxes, embedding)
             t1, d1 = self.match(score, confirmed, high_rows)
         # Stage 2: IoU for tentative tracks and tracks lost since the last detection frame only.
-        left = np.setdiff1d(np.arange(len(tracks)), t1, assume_unique=True)
-        left = left[~tracks.confirmed[left] | (tracks.misses[left] <= 1)]
-        remaining = np.setdiff1d(high_rows, d1, assume_unique=True)
+        free = np.ones(len(tracks), dtype=bool)
+        free[t1] = False
+        left = np.flatnonzero(free & (~tracks.confirmed | (tracks.misses <= 1)))
+        unused = high.copy()
+        unused[d1] = False
+        remaining = np.flatnonzero(unused)
         t2, d2 = self.match(self.iou_score(left, detections, remaining, boxes, config.min_iou), left, remaining)
         return np.concatenate([t1, t2]), np.concatenate([d1, d2])
 

@@ -23,13 +23,17 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, dtype=np.float64)
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
-    area_a = (a[:, 2:] - a[:, :2]).clip(0).prod(axis=1)
-    area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+    # Few full-matrix operations: this runs several times per frame on [tracks, detections].
+    width = np.minimum(a[:, 2:3], b[:, 2]) - np.maximum(a[:, 0:1], b[:, 0])
+    np.maximum(width, 0.0, out=width)
+    height = np.minimum(a[:, 3:4], b[:, 3]) - np.maximum(a[:, 1:2], b[:, 1])
+    np.maximum(height, 0.0, out=height)
+    inter = width * height
+    area_a = np.maximum(a[:, 2] - a[:, 0], 0) * np.maximum(a[:, 3] - a[:, 1], 0)
+    area_b = np.maximum(b[:, 2] - b[:, 0], 0) * np.maximum(b[:, 3] - b[:, 1], 0)
+    union = area_a[:, None] + area_b - inter
+    np.maximum(union, 1e-9, out=union)
+    return np.divide(inter, union, out=inter)
 
 
 def size_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -57,7 +61,7 @@ def assign(score: np.ndarray, minimum: float, greedy: bool = False) -> tuple[np.
     empty = np.zeros(0, dtype=np.int64)
     if score.size == 0:
         return empty, empty
-    valid = np.isfinite(score) & (score >= minimum)
+    valid = score >= minimum  # -inf (gated) is never >= minimum
     if not valid.any():
         return empty, empty
     if greedy:

@@ -2,9 +2,9 @@
 
 A custom collector turns the service's stream records and ``pipeline.stats()`` into metric
 families, so nothing is copied while the pipeline runs and a scrape always sees current values.
-Elements that publish messages (``msgbroker``) are read generically: any integer attribute named
-``messages_*`` (e.g. ``messages_delivered``, ``messages_spooled``) becomes
-``vistream_element_messages_total{element, kind}``.
+Elements that publish messages (``msgbroker``) are read generically: the integers of a
+``counters()`` method (``{"delivered": 10, "spooled": 2}``) or integer attributes named
+``messages_*`` become ``vistream_element_messages_total{element, kind}``.
 
 Example:
     >>> import vistream
@@ -30,13 +30,21 @@ MESSAGE_PREFIX = "messages_"
 
 
 def message_counters(element: Any) -> dict[str, int]:
-    """Integer ``messages_*`` attributes of an element: ``{"delivered": 10, "spooled": 2}``.
+    """Message counters of an element: ``counters()`` if it has one, else ``messages_*`` attributes.
 
     Example:
         >>> class Broker: messages_delivered = 3; messages_spooled = 1; name = "b"
         >>> message_counters(Broker())
         {'delivered': 3, 'spooled': 1}
     """
+    counters = getattr(element, "counters", None)
+    if callable(counters):
+        try:
+            values = counters()
+        except Exception:  # a counter must never break a scrape
+            values = {}
+        if isinstance(values, dict):
+            return {str(k): int(v) for k, v in values.items() if isinstance(v, int) and not isinstance(v, bool)}
     out = {}
     names = set(vars(type(element))) | set(getattr(element, "__dict__", {}))
     for attr in sorted(names):

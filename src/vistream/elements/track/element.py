@@ -47,10 +47,16 @@ _OVERRIDES = {
     "check_class_match": "check_class_match",
     "use_unique_id": "use_unique_id",
     "output_past_frame": "output_past_frame",
+    "shadow_output_age": "shadow_output_age",
     "embedding_key": "embedding_key",
 }
 
 PAST_FRAME_META = "tracker-past-frame"
+
+
+def _default(field: str) -> str:
+    """' (default: X)' for a property doc, X taken from TrackerConfig."""
+    return f" (default: {getattr(TrackerConfig, field)})"
 
 
 @register_element("tracker")
@@ -59,19 +65,21 @@ class TrackerElement(Element):
 
     config = Property(str, None, "Tracker YAML file (vistream or DeepStream NvMultiObjectTracker keys)")
     algorithm = Property(str, None, "Algorithm (default: from config, else bytetrack)", choices=ALGORITHMS)
-    probation_age = Property(int, None, "Matches before a new track is confirmed and output [probationAge]", minimum=1)
-    max_shadow_tracking_age = Property(int, None, "Detection frames a lost track is kept [maxShadowTrackingAge]", minimum=0)
-    early_termination_age = Property(int, None, "Misses that end a tentative track [earlyTerminationAge]", minimum=0)
-    min_detector_confidence = Property(float, None, "Ignore detections below this [minDetectorConfidence]",
+    probation_age = Property(int, None, "Matches before a new track is confirmed and output [probationAge]" + _default("probation_age"), minimum=1)
+    max_shadow_tracking_age = Property(int, None, "Detection frames a lost track is kept [maxShadowTrackingAge]" + _default("max_shadow_tracking_age"), minimum=0)
+    early_termination_age = Property(int, None, "Misses that end a tentative track [earlyTerminationAge]" + _default("early_termination_age"), minimum=0)
+    min_detector_confidence = Property(float, None, "Ignore detections below this [minDetectorConfidence]" + _default("min_detector_confidence"),
                                        minimum=0.0, maximum=1.0)
-    high_confidence = Property(float, None, "First-stage confidence; lower ones only continue tracks",
+    high_confidence = Property(float, None, "First-stage confidence; lower ones only continue tracks" + _default("high_confidence"),
                                minimum=0.0, maximum=1.0)
-    new_track_confidence = Property(float, None, "Confidence a detection needs to start a track", minimum=0.0, maximum=1.0)
-    min_iou = Property(float, None, "Least IoU for a match [minMatchingScore4Iou]", minimum=0.0, maximum=1.0)
-    check_class_match = Property(bool, None, "Match only objects of the same class [checkClassMatch]")
-    use_unique_id = Property(bool, None, "Ids unique across streams (source_id << 32 | n) [useUniqueID]")
-    output_past_frame = Property(bool, None, f"Attach past-frame data of late-confirmed tracks as '{PAST_FRAME_META}' user meta")
-    embedding_key = Property(str, None, "Object column with re-ID embeddings (deepsort)")
+    new_track_confidence = Property(float, None, "Confidence a detection needs to start a track" + _default("new_track_confidence"), minimum=0.0, maximum=1.0)
+    min_iou = Property(float, None, "Least IoU for a match [minMatchingScore4Iou]" + _default("min_iou"), minimum=0.0, maximum=1.0)
+    check_class_match = Property(bool, None, "Match only objects of the same class [checkClassMatch]" + _default("check_class_match"))
+    use_unique_id = Property(bool, None, "Ids unique across streams (source_id << 32 | n) [useUniqueID]" + _default("use_unique_id"))
+    output_past_frame = Property(bool, None, f"Attach past-frame data of late-confirmed tracks as '{PAST_FRAME_META}' user meta" + _default("output_past_frame"))
+    shadow_output_age = Property(int, None, "Detection frames a missed track is still output, predicted"
+                                 + _default("shadow_output_age"), minimum=0)
+    embedding_key = Property(str, None, "Object column with re-ID embeddings (deepsort)" + _default("embedding_key"))
     operate_on_gie_id = Property(int, -1, "Track only objects of this component (unique-id); -1: all", minimum=-1)
     detection_frames = Property(
         str, "auto", "Which frames carry detections: 'inferred' (frame.meta.inferred says so), 'all', or "

@@ -57,7 +57,8 @@ def choose_providers(device: str, available: list[str]) -> list[str]:
 class OnnxRuntimeBackend(Backend):
     """One ``InferenceSession``; NumPy in, NumPy out (``device`` is ``cpu``: host buffers)."""
 
-    def __init__(self, model_path: str, device: str = "auto", threads: int | None = None, **_: Any) -> None:
+    def __init__(self, model_path: str, device: str = "auto", threads: int | None = None, spin: bool = False,
+                 **_: Any) -> None:
         import onnxruntime as ort
 
         path = Path(model_path)
@@ -69,6 +70,9 @@ class OnnxRuntimeBackend(Backend):
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle intra-op threads must not spin: in a pipeline the decoders and other elements need
+        # those cores between inferences (on 2 cores spinning costs more than it saves).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         try:
             self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own types for corrupt / invalid models

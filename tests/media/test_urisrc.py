@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 import vistream
+from tests.media.rtsp_publisher import Publisher, free_port
 from vistream.core.errors import SourceError
 from vistream.media.uri import parse_uri
-
-from tests.media.rtsp_publisher import Publisher, free_port
 
 
 def run_single(uri: str, extra: str = "", timeout: float = 60):

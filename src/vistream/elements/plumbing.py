@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from vistream.core.buffer import Batch
-from vistream.core.element import ANY_SINK, ANY_SRC, Element, Pad, PadDirection, PadPresence, PadTemplate
+from vistream.core.element import ANY_SINK, Element, Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.events import EOS, Event, StreamEOS
 from vistream.core.properties import Property
 from vistream.core.registry import register_element

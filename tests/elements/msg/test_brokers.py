@@ -92,8 +92,8 @@ class MqttConsumer:
             return list(self.received)
 
     def close(self) -> None:
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 def redis_messages(port: int, stream: str) -> list[tuple[str, int]]:

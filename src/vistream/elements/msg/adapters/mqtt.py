@@ -91,8 +91,8 @@ class MqttAdapter(Adapter):
     def close(self) -> None:
         if self._client is not None:
             try:
+                self._client.disconnect()  # first: it wakes the network loop, so loop_stop returns at once
                 self._client.loop_stop()
-                self._client.disconnect()
             except Exception:
                 pass
             self._client = None

@@ -60,7 +60,7 @@ def test_vistream_names_flat_and_kebab_case() -> None:
 
 @pytest.mark.parametrize(("text", "key"), [
     ("TargetManagement:\n  probationAge: soon\n", "TargetManagement.probationAge"),
-    ("BaseConfig:\n  minDetectorConfidence: 1.5\n", "min_detector_confidence"),
+    ("BaseConfig:\n  minDetectorConfidence: 1.5\n", "BaseConfig.minDetectorConfidence"),
     ("algorithm: kalmanish\n", "algorithm"),
     ("maxShadowTrackingAge: 2.5\n", "maxShadowTrackingAge"),
 ])

@@ -136,10 +136,11 @@ class TrackerConfig:
     def __post_init__(self) -> None:
         self.validate()
 
-    def validate(self, origin: str = "tracker config") -> None:
-        """Raise :class:`ConfigError` naming the first invalid setting."""
+    def validate(self, origin: str = "tracker config", keys: Mapping[str, str] | None = None) -> None:
+        """Raise :class:`ConfigError` naming the first invalid setting (by the key it was read from)."""
         def fail(key: str, what: str) -> None:
-            raise ConfigError(f"{origin}: '{key}' {what}, got {getattr(self, key)!r}")
+            name = (keys or {}).get(key, key)
+            raise ConfigError(f"{origin}: '{name}' {what}, got {getattr(self, key)!r}")
 
         if self.algorithm not in ALGORITHMS:
             fail("algorithm", f"must be one of {', '.join(ALGORITHMS)}")
@@ -174,6 +175,7 @@ class TrackerConfig:
         values = dataclasses.asdict(base) if base is not None else {}
         values.pop("unsupported", None)
         unsupported: list[str] = list(base.unsupported) if base is not None else []
+        keys: dict[str, str] = {}
         names = set(cls.field_names())
         defaults = cls.__new__(cls)  # plain defaults, without validation
         for f in dataclasses.fields(cls):
@@ -196,6 +198,7 @@ class TrackerConfig:
                     unsupported.append(prefix + key)
                     continue
                 values[name] = _coerce(value, getattr(defaults, name), f"{origin}: '{prefix}{key}'")
+                keys[name] = prefix + key
 
         if not isinstance(mapping, Mapping):
             raise ConfigError(f"{origin}: expected a mapping of settings, got {type(mapping).__name__}")
@@ -208,7 +211,7 @@ class TrackerConfig:
                 continue
             setattr(config, f.name, values.get(f.name, getattr(defaults, f.name)))
         config.unsupported = unsupported
-        config.validate(origin)
+        config.validate(origin, keys)
         return config
 
     @classmethod

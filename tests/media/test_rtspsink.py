@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import threading
+import time
 
 import av
 import numpy as np
@@ -95,28 +99,32 @@ def test_one_mount_per_source(gstreamer) -> None:
     assert means[0] > 200 and means[1] < 40
 
 
+EXTERNAL_SERVER = """
+import json, sys, av
+print("ready", flush=True)
+with av.open(sys.argv[1], options={"rtsp_flags": "listen", "listen_timeout": "20"}) as container:
+    images = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+print(json.dumps({"frames": len(images), "shape": list(images[0].shape), "last_mean": float(images[-1].mean())}))
+"""
+
+
 def test_publish_to_an_external_rtsp_server() -> None:
     port = free_port()
     url = f"rtsp://127.0.0.1:{port}/live"
-    received: dict = {}
-
-    def server() -> None:  # FFmpeg's RTSP listen mode plays the external server
-        try:
-            with av.open(url, options={"rtsp_flags": "listen", "listen_timeout": "20"}, timeout=20) as container:
-                received["frames"] = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-        except Exception as exc:
-            received["error"] = exc
-
-    thread = threading.Thread(target=server)
-    thread.start()
-    threading.Event().wait(0.5)
-    pipeline = vistream.parse_launch(f"testsrc pattern=white num-buffers=40 width=160 height=120 framerate=25 "
-                                     f"! rtspsink location={url}")
-    pipeline.run(timeout=30)
-    thread.join(30)
-    assert "error" not in received, received.get("error")
-    assert len(received["frames"]) >= 35 and received["frames"][0].shape == (120, 160, 3)
-    assert received["frames"][-1].mean() > 200
+    # FFmpeg's RTSP listen mode, in its own process, plays the external server (it receives RECORD)
+    server = subprocess.Popen([sys.executable, "-c", EXTERNAL_SERVER, url], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        time.sleep(1.0)  # av.open is listening by now (a test connection would use up its one accept)
+        pipeline = vistream.parse_launch(f"testsrc pattern=white num-buffers=40 width=160 height=120 "
+                                         f"framerate=25 ! rtspsink location={url}")
+        pipeline.run(timeout=30)
+        output = server.communicate(timeout=30)[0]
+    finally:
+        server.kill()
+    received = json.loads(output)
+    assert received["frames"] >= 35 and received["shape"] == [120, 160, 3]
+    assert received["last_mean"] > 200
 
 
 def test_port_in_use_is_a_start_error(gstreamer) -> None:

@@ -68,6 +68,20 @@ def test_properties_override_the_config_and_warn_about_unsupported_keys(yolo_fil
         infer.stop()
 
 
+def test_model_property_without_a_config_file(yolo_files, tmp_path):
+    config = tmp_path / "other.yml"
+    config.write_text("onnx-file: elsewhere.onnx\nnet-scale-factor: 0.0039215697906911373\n")
+    cases = [(Infer(model="yolov3-tiny"), 80), (Infer(model=str(yolo_files.onnx)), 0),  # a bare file: no labels
+             (Infer(config=str(config), model="yolov3-tiny"), 80)]
+    for infer, labels in cases:
+        infer.start()
+        try:
+            assert infer.engine.width == 416 and len(infer.engine.labels) == labels
+        finally:
+            infer.stop()
+    assert Infer(model="yolov3-tiny").non_default_properties() == {"model": "yolov3-tiny"}
+
+
 def _config(tmp_path, text: str) -> str:
     path = tmp_path / "bad.yml"
     path.write_text(text)

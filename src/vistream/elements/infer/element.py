@@ -88,7 +88,7 @@ class Infer(Element):
             value = getattr(self, attr)
             if value is not None:
                 config.set(key, value)
-        if config.model and (self.model is not None) and config.model.endswith(".onnx"):
+        if self.model is not None:  # the property names the model: it wins over the file's onnx-file
             config.onnx_file = None
         return config
 

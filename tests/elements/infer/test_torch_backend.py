@@ -53,6 +53,19 @@ def test_matches_onnxruntime_on_cpu(tiny_onnx):
     np.testing.assert_allclose(out, ref, atol=1e-5)
 
 
+def test_static_batch_module_matches_dynamic_model(tiny_onnx):
+    """The CUDA-graph path's module (batch fixed, shapes folded by ONNX Runtime, traced, frozen) on the CPU."""
+    from vistream.elements.infer.backends.torch import bucket
+
+    assert [bucket(n) for n in (1, 2, 3, 5, 8, 9, 64, 65)] == [1, 2, 4, 8, 8, 16, 64, 128]
+    backend = create_backend("torch", str(tiny_onnx), device="cpu")
+    batch = torch.rand(4, 3, 32, 32)
+    static = backend._static_module(4, batch)
+    kinds = {node.kind() for node in static.graph.nodes()}
+    assert "aten::Int" not in kinds and "aten::to" not in kinds  # no host round trips left
+    np.testing.assert_allclose(static(batch).numpy(), backend.infer(batch.numpy())[0], atol=1e-5)
+
+
 def test_native_module_and_errors(tmp_path):
     backend = create_backend("torch", "", device="cpu", module=TinyYolo(), input_shape=(3, 32, 32))
     assert backend.infer(torch.rand(2, 3, 32, 32))[0].shape == (2, 1024, 7)

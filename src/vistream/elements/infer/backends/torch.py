@@ -1,8 +1,12 @@
 """PyTorch inference backend (``backend: torch``): ONNX models through onnx2torch, or native modules.
 
-On CUDA the model runs in fp16 and channels-last, and each batch size seen is captured once as a
-CUDA graph (up to ``max-graphs``; other sizes run eagerly), so a batch costs one graph launch plus
-the copy of its input into the graph's static buffer. Inputs may be NumPy arrays or torch tensors
+On CUDA the model runs in fp16 and channels-last as CUDA graphs: a batch is padded up to the next
+power of two and each such size is captured once (up to ``max-graphs`` sizes; others run eagerly),
+so a batch costs one graph launch plus the copy of its input into the graph's static buffer.
+onnx2torch's generic modules compute shapes at run time (host round trips that a CUDA graph
+cannot hold), so for each size the ONNX graph is first made static: the batch axis is fixed,
+ONNX Runtime's basic optimiser folds every shape computation into constants, and the converted
+module is traced (``torch.jit.trace``), which leaves only tensor operations on the device. Inputs may be NumPy arrays or torch tensors
 on any device; outputs are torch tensors on the model's device when it is CUDA, NumPy arrays on
 the CPU (the :class:`~vistream.elements.infer.backends.base.Backend` contract).
 
@@ -24,7 +28,7 @@ import logging
 import sys
 import types
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from vistream.core.errors import ConfigError
 from vistream.elements.infer.backends.base import Backend, TensorInfo, register_backend
@@ -79,6 +83,36 @@ def onnx_tensor_infos(model: Any) -> tuple[list[TensorInfo], list[TensorInfo]]:
     return inputs, [info(v) for v in model.graph.output]
 
 
+def static_onnx(model: Any, batch: int, work: Path) -> Any:
+    """The model with its batch axis fixed to ``batch`` and shape arithmetic folded into constants.
+
+    ONNX Runtime's *basic* graph optimisations (constant folding, redundant-node removal, fusions
+    into standard ONNX operators) do the folding; the result is plain ONNX.
+    """
+    import onnx
+    import onnxruntime
+
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    dim = fixed.graph.input[0].type.tensor_type.shape.dim[0]
+    dim.ClearField("dim_param")
+    dim.dim_value = batch
+    for output in fixed.graph.output:  # stale symbolic output shapes would clash with the fixed batch
+        output.type.tensor_type.ClearField("shape")
+    source, target = work / f"fixed-{batch}.onnx", work / f"folded-{batch}.onnx"
+    onnx.save(fixed, str(source))
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(target)
+    onnxruntime.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+    return onnx.load(str(target))
+
+
+def bucket(size: int) -> int:
+    """The power of two a batch of ``size`` is padded to (1, 2, 4, 8, ...)."""
+    return 1 << max(0, size - 1).bit_length()
+
+
 @register_backend("torch")
 class TorchBackend(Backend):
     """Run a model with PyTorch: fp16, channels-last and CUDA graphs on the GPU.
@@ -89,7 +123,7 @@ class TorchBackend(Backend):
         gpu_id: CUDA device index.
         fp16: run in half precision (default: on CUDA only).
         channels_last: NHWC memory layout for convolutions (default: on CUDA only).
-        cuda_graphs: capture one CUDA graph per batch size.
+        cuda_graphs: capture one CUDA graph per padded batch size (powers of two).
         max_graphs: most captured batch sizes.
         module: a ``torch.nn.Module`` to run instead of loading ``model_path`` (needs ``input_shape``).
         input_shape: ``(C, H, W)`` of a native module's input.
@@ -135,8 +169,14 @@ class TorchBackend(Backend):
             first = self.inputs[0]
             self.inputs = [TensorInfo(first.name, first.shape, "float16"), *self.inputs[1:]]
         self._graphs: dict[int, tuple[Any, Any, list[Any]]] = {}
+        self._failed: set[int] = set()
         self._pool = None
         self.graph_replays = 0
+
+    _onnx: Any = None
+    #: traced static modules by (file, mtime, batch, device, fp16, channels-last): converting one
+    #: takes seconds and pipelines restart with the same model; read-only once built
+    _static_modules: ClassVar[dict[tuple, Any]] = {}
 
     def _load(self, model_path: str) -> Any:
         import torch
@@ -162,6 +202,7 @@ class TorchBackend(Backend):
         except Exception as exc:
             raise ConfigError(f"torch backend: cannot read ONNX model '{model_path}': {exc}") from None
         self.inputs, self.outputs = onnx_tensor_infos(model)
+        self._onnx = model
         if len(self.inputs) != 1:
             raise ConfigError(f"torch backend: '{model_path}' has {len(self.inputs)} inputs; one image input is supported")
         onnx2torch = import_onnx2torch()
@@ -181,34 +222,66 @@ class TorchBackend(Backend):
             tensor = tensor.contiguous(memory_format=torch.channels_last)
         return tensor
 
-    def _run(self, tensor: Any) -> list[Any]:
-        outputs = self.module(tensor)
+    def _run(self, tensor: Any, module: Any = None) -> list[Any]:
+        outputs = (module or self.module)(tensor)
         if isinstance(outputs, dict):
             outputs = list(outputs.values())
         elif not isinstance(outputs, (list, tuple)):
             outputs = [outputs]
         return list(outputs)
 
-    def _capture(self, tensor: Any) -> tuple[Any, Any, list[Any]] | None:
+    def _static_module(self, size: int, example: Any) -> Any:
+        """A traced module for batches of exactly ``size`` (ONNX models), else the module itself."""
+        import tempfile
+
         import torch
 
-        static_input = tensor.clone()
-        stream = torch.cuda.Stream(device=self.torch_device)
-        stream.wait_stream(torch.cuda.current_stream(self.torch_device))
+        if self._onnx is None:
+            return self.module
+        key = (str(Path(self.model_path).resolve()), Path(self.model_path).stat().st_mtime_ns, size,
+               str(self.torch_device), self.fp16, self.channels_last)
+        cached = TorchBackend._static_modules.get(key)
+        if cached is not None:
+            return cached
+        with tempfile.TemporaryDirectory(prefix="vistream-torch-") as tmp:
+            folded = static_onnx(self._onnx, size, Path(tmp))
+        module = import_onnx2torch().convert(folded).eval().to(self.torch_device)
+        if self.fp16:
+            module = module.half()
+        if self.channels_last:
+            module = module.to(memory_format=torch.channels_last)
+        with torch.no_grad():
+            # freezing inlines the constant shape tensors, so no host round trip is left in the graph
+            traced = torch.jit.freeze(torch.jit.trace(module, example, check_trace=False).eval())
+        while len(TorchBackend._static_modules) >= 16:
+            TorchBackend._static_modules.pop(next(iter(TorchBackend._static_modules)))
+        TorchBackend._static_modules[key] = traced
+        return traced
+
+    def _capture(self, size: int, like: Any) -> tuple[Any, Any, list[Any]] | None:
+        import torch
+
+        static_input = torch.zeros((size, *like.shape[1:]), dtype=like.dtype, device=like.device)
+        if self.channels_last and static_input.ndim == 4:
+            static_input = static_input.contiguous(memory_format=torch.channels_last)
+        static_input.normal_()  # a realistic input for warm-up and autotuning
         try:
-            with torch.cuda.stream(stream), torch.inference_mode():
-                for _ in range(2):  # warm-up outside the graph (cuDNN autotuning, lazy allocations)
-                    self._run(static_input)
+            module = self._static_module(size, static_input)
+            stream = torch.cuda.Stream(device=self.torch_device)
+            stream.wait_stream(torch.cuda.current_stream(self.torch_device))
+            with torch.cuda.stream(stream), torch.no_grad():
+                for _ in range(3):  # warm-up outside the graph (cuDNN autotuning, lazy allocations)
+                    self._run(static_input, module)
             torch.cuda.current_stream(self.torch_device).wait_stream(stream)
             if self._pool is None:
                 self._pool = torch.cuda.graph_pool_handle()
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, pool=self._pool), torch.inference_mode():
-                static_outputs = self._run(static_input)
-        except Exception as exc:  # some models cannot be captured; run them eagerly
-            log.warning("torch backend: CUDA graph capture failed for batch %d (%s); running eagerly",
-                        tensor.shape[0], exc)
-            self.use_graphs = False
+            with torch.cuda.graph(graph, pool=self._pool), torch.no_grad():
+                static_outputs = self._run(static_input, module)
+        except Exception as exc:  # some models cannot be made static or captured: run them eagerly
+            log.warning("torch backend: no CUDA graph for batch %d (%s: %s); running eagerly",
+                        size, type(exc).__name__, exc)
+            self._failed.add(size)
             return None
         return graph, static_input, static_outputs
 
@@ -218,15 +291,16 @@ class TorchBackend(Backend):
 
         tensor = self._prepare(batch)
         size = int(tensor.shape[0])
-        if self.use_graphs and (size in self._graphs or len(self._graphs) < self.max_graphs):
-            entry = self._graphs.get(size) or self._capture(tensor)
+        padded = bucket(size)
+        if self.use_graphs and padded not in self._failed and (padded in self._graphs or len(self._graphs) < self.max_graphs):
+            entry = self._graphs.get(padded) or self._capture(padded, tensor)
             if entry is not None:
-                self._graphs[size] = entry
+                self._graphs[padded] = entry
                 graph, static_input, static_outputs = entry
-                static_input.copy_(tensor)
+                static_input[:size].copy_(tensor)
                 graph.replay()
                 self.graph_replays += 1
-                return [out.clone() for out in static_outputs]  # the next replay overwrites them
+                return [out[:size].clone() for out in static_outputs]  # the next replay overwrites them
         with torch.inference_mode():
             outputs = self._run(tensor)
         if self.device == "cpu":

@@ -1,0 +1,394 @@
+"""Stream density on one NVIDIA GPU: how many real-time 1080p30 H.264 streams one machine analyses.
+
+Everything in one run (JSON on stdout, a copy in ``benchmarks/results/stream_density-<device>.json``):
+
+* ``decode``: decoding ceilings, no model: NVDEC (PyNvVideoCodec, many decoders in threads), the
+  CPU decoders (PyAV, one stream a thread, frames converted to NV12 as the pipeline does), and
+  both at once.
+* ``model``: each model alone (torch backend: fp16, channels-last, CUDA graph) at the pipeline's
+  batch size, and the whole GPU inference step (NV12 pre-processing + model + decode/NMS).
+* ``throughput``: N copies of the clip read as fast as possible through
+  ``urisrc(decoder=auto) -> streammux -> infer(torch) -> tracker -> msgconv -> fakesink``.
+* ``density``: the same pipeline with every source paced at its frame rate (``sync=true``, like
+  a camera); N grows until some stream falls under 30 fps: the largest N that held is reported.
+* ``naive``: the baseline many teams start from: per stream a thread with ``cv2.VideoCapture``,
+  CPU resize, upload, the same torch model at batch 1 (fp16, eager), outputs copied back.
+* ``latency``: one live-paced 1080p30 stream through the pipeline (NVDEC, batch 1): frame decoded
+  -> sink, p50 / p99.
+
+Models: the zoo's yolov3-tiny (Darknet COCO weights, 416x416) and a YOLOv8n-shaped network with
+random weights at 640x640 (``benchmarks/yolov8n_shaped.py``; only its speed means anything).
+
+Usage (on the GPU machine; see docs of the device tool):
+    PYTHONPATH=src:. python3 benchmarks/stream_density.py --clip clip1080p30.mp4 \\
+        --yolov3-tiny yolov3-tiny.onnx --labels labels.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE.parent))
+
+
+# ---- helpers ------------------------------------------------------------------------------------------
+def log(*args: Any) -> None:
+    print(*args, file=sys.stderr, flush=True)
+
+
+def device_name() -> str:
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor() or "cpu"
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def run_threads(count: int, work: Any, seconds: float) -> tuple[int, float, list[int]]:
+    """Run ``work(index, stop_event, counter_list)`` in ``count`` threads for ``seconds``; frames / s."""
+    stop = threading.Event()
+    counts = [0] * count
+    threads = [threading.Thread(target=work, args=(i, stop, counts), daemon=True) for i in range(count)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    snapshot = list(counts)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    return sum(snapshot), elapsed, snapshot
+
+
+# ---- decode ceilings ------------------------------------------------------------------------------------
+def nvdec_worker(clip: str) -> Any:
+    from vistream.media.nvdec import NvdecReader
+
+    def work(index: int, stop: threading.Event, counts: list[int]) -> None:
+        while not stop.is_set():
+            reader = NvdecReader(clip, 0)
+            for _ in reader.frames():
+                counts[index] += 1
+                if stop.is_set():
+                    break
+            reader.close()
+
+    return work
+
+
+def cpu_worker(clip: str, threads: int) -> Any:
+    import av
+
+    def work(index: int, stop: threading.Event, counts: list[int]) -> None:
+        while not stop.is_set():
+            with av.open(clip) as container:
+                stream = container.streams.video[0]
+                stream.thread_type = "AUTO"
+                if threads:
+                    stream.codec_context.thread_count = threads
+                for frame in container.decode(stream):
+                    frame.to_ndarray(format="nv12")
+                    counts[index] += 1
+                    if stop.is_set():
+                        break
+
+    return work
+
+
+def decode_ceilings(clip: str, nvdec_threads: int, cpu_streams: int, cpu_threads: int, seconds: float) -> dict:
+    result: dict[str, Any] = {}
+    total, elapsed, _ = run_threads(nvdec_threads, nvdec_worker(clip), seconds)
+    result["nvdec"] = {"decoders": nvdec_threads, "fps": round(total / elapsed, 1)}
+    log("decode nvdec", result["nvdec"])
+    total, elapsed, _ = run_threads(cpu_streams, cpu_worker(clip, cpu_threads), seconds)
+    result["cpu"] = {"streams": cpu_streams, "threads_per_stream": cpu_threads, "fps": round(total / elapsed, 1)}
+    log("decode cpu", result["cpu"])
+    nv, cpu = nvdec_worker(clip), cpu_worker(clip, cpu_threads)
+
+    def both(index: int, stop: threading.Event, counts: list[int]) -> None:
+        (nv if index < nvdec_threads else cpu)(index, stop, counts)
+
+    total, elapsed, counts = run_threads(nvdec_threads + cpu_streams, both, seconds)
+    result["both"] = {"fps": round(total / elapsed, 1), "nvdec_fps": round(sum(counts[:nvdec_threads]) / elapsed, 1),
+                      "cpu_fps": round(sum(counts[nvdec_threads:]) / elapsed, 1)}
+    log("decode both", result["both"])
+    return result
+
+
+# ---- models ----------------------------------------------------------------------------------------------
+def infer_config(path: Path, onnx_file: str, labels: str, parser: str, size: int, letterbox: bool,
+                 batch_size: int, threshold: float, device: str = "cuda") -> str:
+    import yaml
+
+    config = {
+        "onnx-file": onnx_file, "labelfile-path": labels, "network-type": "detector", "parser": parser,
+        "num-detected-classes": 80, "net-scale-factor": 1 / 255, "model-color-format": "RGB",
+        "maintain-aspect-ratio": letterbox, "symmetric-padding": letterbox, "infer-dims": [3, size, size],
+        "batch-size": batch_size, "backend": "torch", "device": device, "gie-unique-id": 1, "cluster-mode": "nms",
+        "class-attrs-all": {"pre-cluster-threshold": threshold, "nms-iou-threshold": 0.45, "topk": 100},
+    }
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def model_ceiling(config_path: str, batch: int, seconds: float, clip_frame: Any) -> dict:
+    """Model alone (graph replays on a fixed input) and the full GPU inference step on NV12 frames."""
+    import torch
+
+    from vistream.accel.cuda_infer import detect_on_gpu
+    from vistream.elements.infer.config import load_config
+    from vistream.elements.infer.engine import InferEngine
+
+    config = load_config(config_path)
+    config.set("batch-size", batch)
+    engine = InferEngine(config)
+    backend = engine.backend
+    x = torch.rand(batch, 3, engine.height, engine.width, device="cuda", dtype=torch.float16)
+
+    def timed(step: Any) -> float:
+        for _ in range(5):
+            step()
+        torch.cuda.synchronize()
+        count, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            step()
+            count += 1
+        torch.cuda.synchronize()
+        return count * batch / (time.perf_counter() - started)
+
+    model_fps = timed(lambda: backend.infer(x))
+    frames = [clip_frame.clone() for _ in range(batch)]
+    boxes: list[int] = []
+    step_fps = timed(lambda: boxes.append(sum(len(d) for d in detect_on_gpu(engine, frames, "cuda"))))
+    engine.close()
+    return {"batch": batch, "model_fps": round(model_fps, 1), "infer_step_fps": round(step_fps, 1),
+            "boxes_per_frame": round(float(np.mean(boxes)) / batch, 2) if boxes else 0.0,
+            "cuda_graphs": backend.graph_replays > 0}
+
+
+# ---- the pipeline ------------------------------------------------------------------------------------------
+def build_pipeline(clip: str, streams: int, config_path: str, batch: int, sync: bool, nvdec_sessions: int,
+                   cpu_threads: int, tracker: str) -> Any:
+    from vistream.core.pipeline import Pipeline
+
+    pipeline = Pipeline(f"density-{streams}")
+    mux = pipeline.make("streammux", "mux", batch_size=min(batch, streams))
+    for index in range(streams):
+        source = pipeline.make("urisrc", f"src{index}", uri=clip, loop=True, sync=sync, decoder="auto",
+                               nvdec_sessions=nvdec_sessions, threads=cpu_threads)
+        pipeline.link(source, f"mux.sink_{index}")
+    infer = pipeline.make("infer", "infer", config=config_path, batch_size=min(batch, streams))
+    chain = [mux, infer]
+    if tracker:
+        chain.append(pipeline.make("tracker", "tracker", algorithm=tracker))
+    chain.append(pipeline.make("msgconv", "msgconv"))
+    chain.append(pipeline.make("fakesink", "sink"))
+    pipeline.link_many(*chain)
+    return pipeline
+
+
+def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float) -> dict:
+    sink = pipeline["sink"]
+    started = time.perf_counter()
+    pipeline.start()
+    deadline = started + 120
+    while time.perf_counter() < deadline and len(sink.stream_stats.frames) < streams:
+        time.sleep(0.2)
+    startup = time.perf_counter() - started
+    time.sleep(warmup)
+    before, t0 = dict(sink.stream_stats.frames), time.perf_counter()
+    time.sleep(seconds)
+    after, t1 = dict(sink.stream_stats.frames), time.perf_counter()
+    errors = [m.text for m in pipeline.bus.errors][:3]
+    sources = [pipeline[f"src{i}"] for i in range(streams)]
+    pipeline.stop(timeout=15)
+    per_stream = [(after.get(i, 0) - before.get(i, 0)) / (t1 - t0) for i in range(streams)]
+    infer_stats = pipeline["infer"].stats.summary() if hasattr(pipeline["infer"].stats, "summary") else {}
+    return {
+        "streams": streams, "fps": round(sum(per_stream), 1), "min_stream_fps": round(min(per_stream), 2),
+        "mean_stream_fps": round(float(np.mean(per_stream)), 2), "startup_s": round(startup, 1),
+        "nvdec_streams": sum(1 for s in sources if s.decoding_on == "nvdec"),
+        "cpu_streams": sum(1 for s in sources if s.decoding_on == "cpu"),
+        "host_to_device_copies": sum(s.host_to_device for s in sources),
+        "infer": infer_stats, "latency": sink.stream_stats.latency_summary(), "errors": errors,
+    }
+
+
+def run_pipeline(args: argparse.Namespace, config_path: str, streams: int, sync: bool, seconds: float) -> dict:
+    pipeline = build_pipeline(args.clip, streams, config_path, args.batch, sync, args.nvdec_sessions,
+                              args.cpu_threads, args.tracker)
+    result = measure_pipeline(pipeline, streams, args.warmup, seconds)
+    log("pipeline", "sync" if sync else "fast", {k: v for k, v in result.items() if k not in ("infer", "latency")})
+    return result
+
+
+def density(args: argparse.Namespace, config_path: str, counts: list[int]) -> dict:
+    tried, best = [], 0
+    for streams in counts:
+        result = run_pipeline(args, config_path, streams, True, args.seconds)
+        tried.append(result)
+        if result["min_stream_fps"] >= args.realtime_fps and not result["errors"]:
+            best = streams
+        else:
+            break
+    return {"realtime_streams": best, "criterion": f"every stream >= {args.realtime_fps} fps, sources paced at 30 fps",
+            "runs": tried}
+
+
+def latency(args: argparse.Namespace, config_path: str) -> dict:
+    from vistream.core.pipeline import Pipeline
+
+    pipeline = Pipeline("latency")
+    source = pipeline.make("urisrc", "src0", uri=args.clip, loop=True, sync=True, decoder="nvdec")
+    mux = pipeline.make("streammux", "mux", batch_size=1)
+    pipeline.link(source, "mux.sink_0")
+    chain = [mux, pipeline.make("infer", "infer", config=config_path, batch_size=1)]
+    if args.tracker:
+        chain.append(pipeline.make("tracker", "tracker", algorithm=args.tracker))
+    chain += [pipeline.make("msgconv", "msgconv"), pipeline.make("fakesink", "sink")]
+    pipeline.link_many(*chain)
+    result = measure_pipeline(pipeline, 1, args.warmup, args.seconds)
+    log("latency", result["latency"])
+    return {"stream_fps": result["min_stream_fps"], **result["latency"],
+            "measured": "decoded frame (Frame.ingest_ns) -> fakesink, one 1080p30 stream paced at 30 fps"}
+
+
+# ---- naive baseline --------------------------------------------------------------------------------------------
+def naive(clip: str, onnx_file: str, size: int, counts: list[int], seconds: float) -> dict:
+    import cv2
+    import torch
+
+    from vistream.elements.infer.backends.base import create_backend
+
+    backend = create_backend("torch", onnx_file, device="cuda", cuda_graphs=False)
+    model = backend.module
+    lock = threading.Lock()  # one model, many threads: as a naive app shares it
+
+    def work(index: int, stop: threading.Event, counts_: list[int]) -> None:
+        capture = cv2.VideoCapture(clip)
+        while not stop.is_set():
+            ok, frame = capture.read()
+            if not ok:
+                capture.release()
+                capture = cv2.VideoCapture(clip)
+                continue
+            image = cv2.cvtColor(cv2.resize(frame, (size, size)), cv2.COLOR_BGR2RGB)
+            tensor = torch.from_numpy(image).cuda().permute(2, 0, 1)[None].half().div_(255)
+            with lock, torch.inference_mode():
+                output = model(tensor.contiguous(memory_format=torch.channels_last))
+            output = (output[0] if isinstance(output, (list, tuple)) else output).float().cpu().numpy()
+            _ = output[output[..., 4] > 0.3] if output.shape[-1] == 85 else output[:, 4:].max(axis=1)
+            counts_[index] += 1
+        capture.release()
+
+    runs = []
+    for streams in counts:
+        total, elapsed, per = run_threads(streams, work, seconds)
+        runs.append({"streams": streams, "fps": round(total / elapsed, 1),
+                     "min_stream_fps": round(min(per) / elapsed, 2)})
+        log("naive", runs[-1])
+    realtime = max([r["streams"] for r in runs if r["min_stream_fps"] >= 30] or [0])
+    return {"runs": runs, "peak_fps": max(r["fps"] for r in runs), "realtime_streams": realtime}
+
+
+# ---- main -------------------------------------------------------------------------------------------------------
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clip", required=True, help="1080p30 H.264 clip")
+    parser.add_argument("--yolov3-tiny", required=True, help="the zoo's yolov3-tiny model.onnx")
+    parser.add_argument("--labels", required=True, help="COCO labels.txt")
+    parser.add_argument("--yolov8n", default="", help="YOLOv8n-shaped ONNX (built when missing)")
+    parser.add_argument("--sections", default="decode,model,throughput,density,naive,latency")
+    parser.add_argument("--models", default="yolov3-tiny,yolov8n")
+    parser.add_argument("--batch", type=int, default=64, help="streammux / infer batch size")
+    parser.add_argument("--nvdec-sessions", type=int, default=64, help="NVDEC decoders; further streams decode on the CPU")
+    parser.add_argument("--nvdec-threads", type=int, default=32)
+    parser.add_argument("--cpu-streams", type=int, default=16)
+    parser.add_argument("--cpu-threads", type=int, default=2, help="FFmpeg threads per CPU-decoded stream")
+    parser.add_argument("--throughput-streams", type=int, default=80)
+    parser.add_argument("--density", default="60,70,75,80,90", help="stream counts tried, in order (yolov3-tiny)")
+    parser.add_argument("--density-v8", default="40,60,70,75", help="stream counts tried for the YOLOv8n-shaped model")
+    parser.add_argument("--naive", default="1,4,8,16")
+    parser.add_argument("--tracker", default="iou", help="tracker algorithm ('' for none)")
+    parser.add_argument("--realtime-fps", type=float, default=29.5)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--device", default="cuda", help="infer device (cpu: a smoke test of the pipeline only)")
+    parser.add_argument("--out", default="", help="also write the JSON here")
+    args = parser.parse_args()
+    sections = set(args.sections.split(","))
+    import torch
+
+    work = Path(tempfile.mkdtemp(prefix="density-"))
+    v8 = args.yolov8n or str(work / "yolov8n-shaped.onnx")
+    if "yolov8n" in args.models and not Path(v8).is_file():
+        from benchmarks.yolov8n_shaped import export
+
+        export(v8)
+    models = {
+        "yolov3-tiny": infer_config(work / "v3.yaml", args.yolov3_tiny, args.labels, "yolo", 416, False, args.batch, 0.3, args.device),
+        "yolov8n": infer_config(work / "v8.yaml", v8, args.labels, "yolov8", 640, True, args.batch, 0.25, args.device),
+    }
+    models = {name: path for name, path in models.items() if name in args.models.split(",")}
+    onnx_files = {"yolov3-tiny": (args.yolov3_tiny, 416), "yolov8n": (v8, 640)}
+    result: dict[str, Any] = {
+        "benchmark": "stream_density", "device": device_name(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpu_cores": os.cpu_count(), "torch": torch.__version__, "clip": Path(args.clip).name,
+        "pipeline": "urisrc(decoder=auto) ! streammux ! infer(torch, cuda) ! tracker ! msgconv ! fakesink",
+        "settings": {k: v for k, v in vars(args).items() if k not in ("out",)},
+    }
+    from vistream.media.nvdec import NvdecReader
+
+    first_frame = next(iter(NvdecReader(args.clip, 0).frames())).image if "model" in sections else None
+    if "decode" in sections:
+        result["decode"] = decode_ceilings(args.clip, args.nvdec_threads, args.cpu_streams, args.cpu_threads, args.seconds)
+    for name, config_path in models.items():
+        entry: dict[str, Any] = result.setdefault("models", {}).setdefault(name, {})
+        if "model" in sections:
+            entry["ceiling"] = model_ceiling(config_path, args.batch, args.seconds / 2, first_frame)
+            log(name, "ceiling", entry["ceiling"])
+        if "throughput" in sections:
+            entry["throughput"] = run_pipeline(args, config_path, args.throughput_streams, False, args.seconds)
+        if "density" in sections:
+            counts = [int(c) for c in (args.density if name == "yolov3-tiny" else args.density_v8).split(",")]
+            entry["density"] = density(args, config_path, counts)
+        if "naive" in sections:
+            entry["naive"] = naive(args.clip, *onnx_files[name], [int(c) for c in args.naive.split(",")], args.seconds / 2)
+        if "latency" in sections and name == "yolov3-tiny":
+            entry["latency"] = latency(args, config_path)
+        decode = result.get("decode", {}).get("both", {}).get("fps")
+        ceiling = entry.get("ceiling", {}).get("model_fps")
+        fps = entry.get("throughput", {}).get("fps")
+        if decode and ceiling and fps:
+            entry["vs_ceiling"] = round(fps / min(decode, ceiling), 3)
+        if fps and entry.get("naive"):
+            entry["vs_naive"] = round(fps / entry["naive"]["peak_fps"], 2)
+    text = json.dumps(result, indent=2)
+    print(text)
+    target = HERE / "results" / f"stream_density-{slug(result['device'])}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text + "\n")
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

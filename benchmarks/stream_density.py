@@ -357,22 +357,32 @@ def main() -> int:
     from vistream.media.nvdec import NvdecReader
 
     first_frame = next(iter(NvdecReader(args.clip, 0).frames())).image if "model" in sections else None
+    def save() -> None:  # after every section, so a run cut short still leaves its figures
+        if args.out:
+            Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+
     if "decode" in sections:
         result["decode"] = decode_ceilings(args.clip, args.nvdec_threads, args.cpu_streams, args.cpu_threads, args.seconds)
+        save()
     for name, config_path in models.items():
         entry: dict[str, Any] = result.setdefault("models", {}).setdefault(name, {})
         if "model" in sections:
             entry["ceiling"] = model_ceiling(config_path, args.batch, args.seconds / 2, first_frame)
             log(name, "ceiling", entry["ceiling"])
+            save()
         if "throughput" in sections:
             entry["throughput"] = run_pipeline(args, config_path, args.throughput_streams, False, args.seconds)
+            save()
         if "density" in sections:
             counts = [int(c) for c in (args.density if name == "yolov3-tiny" else args.density_v8).split(",")]
             entry["density"] = density(args, config_path, counts)
+            save()
         if "naive" in sections:
             entry["naive"] = naive(args.clip, *onnx_files[name], [int(c) for c in args.naive.split(",")], args.seconds / 2)
+            save()
         if "latency" in sections and name == "yolov3-tiny":
             entry["latency"] = latency(args, config_path)
+            save()
         decode = result.get("decode", {}).get("both", {}).get("fps")
         ceiling = entry.get("ceiling", {}).get("model_fps")
         fps = entry.get("throughput", {}).get("fps")

@@ -138,3 +138,31 @@ def test_unreachable_rtsp_gives_up_after_attempts_without_stopping_others():
     assert errors and "gave up after 2 reconnect attempts" in errors[0].text
     warnings = [m for m in pipeline.bus.messages(vistream.MessageType.WARNING) if m.element == "cam"]
     assert len(warnings) == 2
+
+
+def test_http_source(tmp_path: Path, bikes):
+    import functools
+    import http.server
+    import threading
+
+    import av
+
+    # Python's http.server has no range requests: serve a "fast start" MP4 (index first).
+    with av.open(str(bikes)) as reader, av.open(str(tmp_path / "clip.mp4"), "w", options={"movflags": "faststart"}) as writer:
+        stream = writer.add_stream_from_template(reader.streams.video[0])
+        for packet in reader.demux(reader.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                writer.mux(packet)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        pipeline, frames = run_single(f"http://127.0.0.1:{port}/clip.mp4", "reconnect-attempts=0")
+        missing, none = run_single(f"http://127.0.0.1:{port}/nothing.mp4", "reconnect-attempts=1 reconnect-interval=0.05")
+    finally:
+        server.shutdown()
+    assert len(frames) == 250 and not pipeline.bus.errors
+    assert none == [] and "404" in missing.bus.errors[0].text and "gave up after 1" in missing.bus.errors[0].text

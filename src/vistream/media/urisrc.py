@@ -182,6 +182,7 @@ class UriSource(Source):
         attempts = 0
         frame_num = 0
         pts_offset = 0
+        opened_before = False
         while not self.should_stop:
             try:
                 container = self._open(source)
@@ -191,34 +192,40 @@ class UriSource(Source):
                 if self.rtsp_listen:
                     continue  # nobody is publishing yet: listen again
                 attempts += 1
-                if 0 <= self.reconnect_attempts < attempts:
-                    raise SourceError(f"{exc} (gave up after {attempts - 1} reconnect attempts)") from None
-                self.post_warning(f"{exc}; retrying in {backoff:.1f}s (attempt {attempts})")
-                if self.wait(backoff):
+                backoff = self._back_off(exc, attempts, backoff)
+                if backoff < 0:
                     return
-                backoff = min(max(backoff * 2, 0.1), self.reconnect_max_interval)
                 continue
-            if attempts or frame_num:
-                self.reconnects += 1 if source.is_network else 0
-            attempts = 0
-            backoff = self.reconnect_interval
+            if opened_before:
+                self.reconnects += 1
+            opened_before = True
             self.connected = True
             last_pts = pts_offset
+            produced = 0
+            lost: str | None = None
             try:
                 for frame in self._decode(container, pts_offset, frame_num):
                     yield frame
                     frame_num += 1
+                    produced += 1
                     last_pts = frame.meta.pts
                     if 0 <= self.num_buffers <= frame_num:
                         return
             except _Disconnected as exc:
-                self.connected = False
-                self.post_warning(f"urisrc '{self.name}': stream '{self.uri}' lost ({exc}); reconnecting")
-                continue
+                lost = str(exc)
             finally:
                 self.connected = False
                 container.close()
-            if source.is_network:
+            if produced:  # frames flowed: the connection was good, start counting afresh
+                attempts, backoff = 0, self.reconnect_interval
+            if lost is not None:
+                attempts += 1
+                backoff = self._back_off(SourceError(f"urisrc '{self.name}': stream '{self.uri}' lost ({lost})"),
+                                         attempts, backoff)
+                if backoff < 0:
+                    return
+                continue
+            if source.is_live:  # a camera / RTSP stream that ended will come back: reconnect
                 self.post_warning(f"urisrc '{self.name}': stream '{self.uri}' ended; reconnecting")
                 if self.wait(self.reconnect_interval):
                     return
@@ -226,6 +233,16 @@ class UriSource(Source):
             if not self.loop or frame_num == 0:
                 return
             pts_offset = last_pts + int(1e9 / max(self._fps, 1.0))
+
+    def _back_off(self, error: SourceError, attempts: int, backoff: float) -> float:
+        """Warn and wait before the next attempt; raise after the last one. Returns the next
+        back-off, or -1 when asked to stop while waiting."""
+        if 0 <= self.reconnect_attempts < attempts:
+            raise SourceError(f"{error} (gave up after {attempts - 1} reconnect attempts)") from None
+        self.post_warning(f"{error}; retrying in {backoff:.1f}s (attempt {attempts})")
+        if self.wait(backoff):
+            return -1.0
+        return min(max(backoff * 2, 0.1), self.reconnect_max_interval)
 
     def _decode(self, container: Any, pts_offset: int, first_frame_num: int) -> Iterator[Frame]:
         if isinstance(container, NvdecReader):

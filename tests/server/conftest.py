@@ -26,7 +26,7 @@ def serve(tmp_path: Path):
         service = StreamService(vistream.parse_launch(launch), **options)
         server = ServiceServer(service, port=0, token=token).start()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        client = httpx.Client(base_url=server.url, headers=headers, timeout=15)
+        client = httpx.Client(base_url=server.url, headers=headers, timeout=60)
         servers.append((server, client))
         return server, client
 

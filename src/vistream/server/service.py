@@ -163,6 +163,7 @@ class StreamService:
                 self._streams.pop(name, None)
                 self.counter(_end_marker(record.source_id))
                 raise
+            record.added_at = time.monotonic()  # the stall clock starts once the source runs
         self._event("stream-added", name, f"added {uri}", record.source_id)
         return record.to_dict(self.stall_timeout)
 

@@ -83,6 +83,7 @@ def test_dwell_left_when_track_is_lost():
     events = []
     for frame in range(1, 6):
         events += dwell.update(np.zeros(0, np.int64), np.zeros(0, bool), [], frame, frame * 100_000_000)
+        assert dwell.queue_length == 0  # an unseen object is not queueing
     assert [(e["type"], e["object_id"], e["label"], e.get("reason"), e["frame_num"]) for e in events] == \
         [("left", 9, "car", "lost", 4)]
 

@@ -77,8 +77,8 @@ class DwellTime:
         if stale.any():
             self._memory.forget(stale)
         self.dwell_s = np.where(inside, (pts_ns - enter_ns) / 1e9, 0.0)
-        _, all_enter = self._memory.lookup(self._memory.ids)
-        self.queue_length = int(((pts_ns - all_enter[:, 0]) / 1e9 >= self.queue_min_dwell).sum())
+        # Only objects seen on this frame: a lost track still "inside" until max_age is not queueing.
+        self.queue_length = int((inside & (self.dwell_s >= self.queue_min_dwell)).sum())
         return events
 
     def _event(self, kind: str, object_id: Any, label: str, frame_num: int, dwell_s: float) -> dict[str, Any]:

@@ -84,19 +84,19 @@ def _group_by_color(colors: np.ndarray) -> list[tuple[Color, np.ndarray]]:
     """(colour, row indices) for each distinct colour in an [N, 3] array."""
     if len(colors) == 0:
         return []
-    unique, inverse = np.unique(colors, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    return [(tuple(int(v) for v in unique[k]), np.flatnonzero(inverse == k)) for k in range(len(unique))]
+    packed = colors.astype(np.int32) @ np.array([1 << 16, 1 << 8, 1], np.int32)
+    if (packed == packed[0]).all():  # common case: one colour
+        return [(_rgb(colors[0].tolist()), np.arange(len(colors)))]
+    order = np.argsort(packed, kind="stable")
+    keys, starts = np.unique(packed[order], return_index=True)
+    groups = np.split(order, starts[1:])
+    return [((int(k) >> 16, (int(k) >> 8) & 255, int(k) & 255), rows) for k, rows in zip(keys, groups, strict=True)]
 
 
 def box_corners(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
     """[N, 4, 2] int32 rectangle corners, rounded and clipped to the image."""
-    boxes = np.rint(np.asarray(xyxy, dtype=np.float32)).astype(np.int32).reshape(-1, 4)
-    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width - 1)
-    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height - 1)
-    x1, y1, x2, y2 = boxes.T
-    return np.stack([np.stack([x1, y1], 1), np.stack([x2, y1], 1),
-                     np.stack([x2, y2], 1), np.stack([x1, y2], 1)], 1)
+    boxes = np.rint(np.asarray(xyxy, dtype=np.float32).reshape(-1, 4)).clip(0, [width - 1, height - 1] * 2)
+    return boxes[:, [0, 1, 2, 1, 2, 3, 0, 3]].astype(np.int32).reshape(-1, 4, 2)
 
 
 def draw_boxes(image: np.ndarray, xyxy: np.ndarray, colors: np.ndarray, thickness: int = 2) -> np.ndarray:

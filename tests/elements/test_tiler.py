@@ -19,16 +19,17 @@ from vistream.elements.sinks import AppSink
 from vistream.elements.tiler import Tiler, TilerElement, grid_for
 from vistream.media.encode import Encode
 from vistream.media.filesink import FileSink
+from vistream.media.testsrc import TestSource
 
 PATTERNS = ["black", "white", "smpte", "gradient"]
 
 
 @functools.cache
 def pattern_image(pattern: str, width: int = 320, height: int = 240) -> np.ndarray:
-    pipeline = vistream.parse_launch(f"testsrc pattern={pattern} width={width} height={height} num-buffers=1 "
-                                     "! appsink name=out")
-    pipeline.run(timeout=10)
-    return next(pipeline["out"].frames()).image
+    """The first frame of ``testsrc pattern=...`` (its generator, no pipeline needed)."""
+    source = TestSource(pattern=pattern, width=width, height=height, num_buffers=1)
+    source.start()
+    return next(iter(source.generate())).image
 
 
 class PatternStreams(Source):
@@ -85,7 +86,6 @@ def test_four_streams_tiled_decode_back_with_size_count_and_placement(tmp_path) 
 
 def test_four_live_sources_through_streammux(tmp_path) -> None:
     path = tmp_path / "tiled.mkv"
-    [pattern_image(p) for p in PATTERNS]
     sources = " ".join(f"testsrc live=true framerate=20 pattern={p} width=320 height=240 num-buffers=20 ! mux.sink_{i}"
                        for i, p in enumerate(PATTERNS))
     pipeline = vistream.parse_launch(

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from vistream.core.buffer import Batch, Frame
-from vistream.core.element import SINK, SRC, Element, Pad
+from vistream.core.element import ANY_SINK, SRC, Element, Pad
 from vistream.core.events import Event, StreamAdded, StreamEOS
 from vistream.core.meta import DisplayMeta, Objects
 from vistream.core.properties import Property
@@ -155,7 +155,7 @@ def map_display(display: DisplayMeta, rect: TileRect) -> DisplayMeta:
 class TilerElement(Element):
     """Compose a batch of many sources into one mosaic frame (source 0) with mapped objects."""
 
-    pad_templates = (SINK, SRC)
+    pad_templates = (ANY_SINK, SRC)  # CUDA frames are copied to the host; the mosaic is CPU
 
     rows = Property(int, 0, "Tile rows (0: from the number of sources)", minimum=0, maximum=64)
     columns = Property(int, 0, "Tile columns (0: from the number of sources)", minimum=0, maximum=64)

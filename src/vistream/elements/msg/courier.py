@@ -68,6 +68,7 @@ class Courier:
         self.dropped = 0
         self.failures = 0
         self.connected = False
+        self._outage = False
         self._memory: collections.deque[Message] = collections.deque()
         self._wake = threading.Condition()
         self._stopping = False
@@ -128,6 +129,9 @@ class Courier:
                     self.adapter.connect()
                     self.connected = True
                     backoff = self.retry_interval
+                    if self._outage:
+                        log.info("%s: broker reachable again; delivering %d spooled messages", self.name, len(self.spool))
+                        self._outage = False
                 except BrokerUnavailable as exc:
                     self._broker_away(exc)
                     if self._stopping:
@@ -171,11 +175,19 @@ class Courier:
 
     def _broker_away(self, exc: BaseException) -> None:
         self.failures += 1
+        if self._outage:
+            return  # one warning per outage, not one per retry
+        self._outage = True
         log.warning("%s: broker unavailable (%s); spooling", self.name, exc)
         if self.on_error is not None:
             self.on_error(f"broker unavailable: {exc}; messages are spooled and retried")
 
     def _sleep(self, seconds: float) -> None:
+        """Back-off: new messages do not cut it short (they only wake the idle wait); stop does."""
+        end = time.monotonic() + seconds
         with self._wake:
-            if not self._stopping:
-                self._wake.wait(seconds)
+            while not self._stopping:
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                self._wake.wait(left)

@@ -35,6 +35,7 @@ class MqttAdapter(Adapter):
         if self.qos not in (1, 2):
             raise ConfigError(f"mqtt: qos must be 1 or 2 for at-least-once delivery, got {self.qos}")
         self.timeout = float(options.get("send-timeout", 5.0))
+        self.max_inflight = int(options.get("max-inflight", 1000))
         self._client: Any = None
         self._connected = threading.Event()
 
@@ -48,6 +49,8 @@ class MqttAdapter(Adapter):
         client.on_connect = lambda *args: self._connected.set()
         client.on_disconnect = lambda *args: self._connected.clear()
         client.reconnect_delay_set(0.2, 2)
+        client.max_inflight_messages_set(self.max_inflight)  # paho's default of 20 caps throughput
+        client.max_queued_messages_set(0)
         self._connected.clear()
         try:
             client.connect(self.host, self.port, keepalive=self.keep_alive)

@@ -260,6 +260,10 @@ class Pipeline:
             self._started_at = time.monotonic()
             self.state = "playing"
             self.bus.post(Message(MessageType.STATE_CHANGED, self.name, "playing"))
+            # A short stream may have reached every sink before the state said "playing".
+            for element in list(self.elements.values()):
+                if element.finished:
+                    self._element_finished(element)
         return self
 
     def _announce_sources(self) -> None:

@@ -139,3 +139,17 @@ def test_secondary_detector_adds_children_in_frame_coordinates(tmp_path, yolo_fi
     for box, parent in zip(children.xyxy, children.parent, strict=False):
         left, right = (0, width / 2) if parent == 11 else (width / 2, width)
         assert parent in (11, 12) and left - 1e-3 <= box[0] and box[2] <= right + 1e-3
+
+
+def test_interval_defers_reinference_but_keeps_the_last_verdict(tmp_path, colour_model):
+    infer = _start(tmp_path, colour_model, interval=1)
+    grown = (10, 10, 60, 60)  # 56 % larger than 40 x 40
+    for frame_num, box, colour, expected_inference in [(0, (10, 10, 50, 50), RED, True),
+                                                        (1, grown, BLUE, False),  # skipped frame: stays red
+                                                        (2, grown, BLUE, True)]:  # next inferred frame: blue
+        frame = _tracked(frame_num, box, colour)
+        before = infer.cache.inferences
+        infer.process(Batch([frame]))
+        assert (infer.cache.inferences - before == 1) is expected_inference
+        assert frame.meta.inferred[2] is (frame_num % 2 == 0)
+        assert _verdict(frame, 0).label == ("red" if frame_num < 2 else "blue")

@@ -182,6 +182,8 @@ class Infer(Element):
                     self._attach(objects, int(index), self.cache.get(frame.source_id, object_id))
                 elif id(frame) in may_infer:
                     jobs.append((frame, int(index)))
+                elif classifier:  # due for re-inference on a skipped frame: keep showing the last verdict
+                    self._attach(objects, int(index), self.cache.get(frame.source_id, object_id))
             if frame.frame_num % 100 == 0:
                 self.cache.prune(frame.source_id, frame.frame_num)
         if not jobs:

@@ -220,14 +220,15 @@ def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float)
     sources = [pipeline[f"src{i}"] for i in range(streams)]
     pipeline.stop(timeout=15)
     per_stream = [(after.get(i, 0) - before.get(i, 0)) / (t1 - t0) for i in range(streams)]
-    infer_stats = pipeline["infer"].stats.summary() if hasattr(pipeline["infer"].stats, "summary") else {}
+    elements = {name: pipeline[name].stats.summary() for name in ("mux", "infer", "tracker", "msgconv", "sink")
+                if name in pipeline}
     return {
         "streams": streams, "fps": round(sum(per_stream), 1), "min_stream_fps": round(min(per_stream), 2),
         "mean_stream_fps": round(float(np.mean(per_stream)), 2), "startup_s": round(startup, 1),
         "nvdec_streams": sum(1 for s in sources if s.decoding_on == "nvdec"),
         "cpu_streams": sum(1 for s in sources if s.decoding_on == "cpu"),
         "host_to_device_copies": sum(s.host_to_device for s in sources),
-        "infer": infer_stats, "latency": sink.stream_stats.latency_summary(), "errors": errors,
+        "elements": elements, "latency": sink.stream_stats.latency_summary(), "errors": errors,
     }
 
 
@@ -235,7 +236,8 @@ def run_pipeline(args: argparse.Namespace, config_path: str, streams: int, sync:
     pipeline = build_pipeline(args.clip, streams, config_path, args.batch, sync, args.nvdec_sessions,
                               args.cpu_threads, args.tracker)
     result = measure_pipeline(pipeline, streams, args.warmup, seconds)
-    log("pipeline", "sync" if sync else "fast", {k: v for k, v in result.items() if k not in ("infer", "latency")})
+    log("pipeline", "sync" if sync else "fast", {k: v for k, v in result.items() if k not in ("elements", "latency")},
+        {name: (e.get("mean_ms"), e.get("mean_batch_size")) for name, e in result["elements"].items()})
     return result
 
 

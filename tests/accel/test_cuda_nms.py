@@ -105,3 +105,33 @@ def test_detect_postprocess_limits():
     assert np.all(np.diff(out.scores[0]) <= 0)
     with pytest.raises(ValueError, match="layout"):
         detect_postprocess(batch, "ssd", 0.1, 0.5)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_rules_and_source_mapping_match_cpu_postprocess(device):
+    """Size / ROI limits, top-k per class, post-cluster threshold, excluded classes, source mapping."""
+    from vistream.accel.cuda_nms import BoxRules
+    from vistream.accel.preprocess import Transform
+    from vistream.elements.infer.parsers import Detections
+    from vistream.elements.infer.postprocess import ClassAttrs, ClassAttrTable, postprocess
+
+    rng = np.random.default_rng(11)
+    batch = np.stack([_yolo_rows(rng, 700, 3) for _ in range(2)])
+    transforms = [Transform(0.4, 0.5, 3.0, 20.0, 0.0, 0.0, 1040, 832), Transform(0.3, 0.3, 0.0, 0.0, 0.0, 0.0, 1387, 1387)]
+    attrs = ClassAttrs(pre_cluster_threshold=0.2, post_cluster_threshold=0.35, nms_iou_threshold=0.5, topk=7,
+                       detected_min_w=40, detected_min_h=30, detected_max_w=260, roi_top_offset=50, roi_bottom_offset=40)
+    rules = BoxRules(40, 30, 260, 0, 50, 40, 7, 0.35, (2,))
+    out = detect_postprocess(torch.from_numpy(batch).to(device), "yolo", 0.2, 0.5, max_candidates=700,
+                             transforms=[(t.scale_x, t.scale_y, t.pad_x, t.pad_y, t.roi_x, t.roi_y) for t in transforms],
+                             sizes=[(t.source_width, t.source_height) for t in transforms], rules=rules)
+    info = ParseInfo(416, 416, num_classes=3, score_threshold=0.2)
+    for index, transform in enumerate(transforms):
+        parsed = parse_yolo([batch[index]], info)
+        parsed = parsed.select(parsed.class_ids != 2)
+        ref = postprocess(Detections(transform.to_source(parsed.boxes), parsed.scores, parsed.class_ids),
+                          ClassAttrTable(attrs), "nms", float(transform.source_height))
+        got = _canonical(out.boxes[index], out.scores[index], out.class_ids[index])
+        want = _canonical(ref.boxes, ref.scores, ref.class_ids)
+        assert 3 <= len(want[0]) == len(got[0]) and 2 not in got[2].tolist()
+        np.testing.assert_allclose(got[0], want[0], atol=1e-2)
+        assert got[2].tolist() == want[2].tolist()

@@ -1,9 +1,9 @@
 """The ``infer`` element's GPU fast path for YOLO-style detectors.
 
-Pre-processing, the model, YOLO decoding, thresholding and class-aware NMS all run on the GPU for
-the whole batch; one small device->host copy brings back the surviving boxes, and the CPU path's
-:func:`~vistream.elements.infer.postprocess.postprocess` then applies size limits, top-k and the
-post-cluster threshold to those few boxes (its NMS is a no-op on boxes that already passed NMS).
+Pre-processing, the model, YOLO decoding, the mapping to source pixels, thresholds, size / ROI
+limits, class-aware NMS, top-k per class and the post-cluster threshold all run on the GPU for the
+whole batch, in the CPU path's order (:mod:`vistream.elements.infer.postprocess`); one small
+device->host copy brings back the surviving boxes.
 The ``infer`` element uses it when the backend runs on CUDA (it works on any device), the parser is ``yolo`` or ``yolov8`` and every class shares
 one set of thresholds; anything else goes through the engine's general (host) path.
 
@@ -18,9 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from vistream.accel.cuda_nms import LAYOUTS, detect_postprocess
+from vistream.accel.cuda_nms import LAYOUTS, BoxRules, detect_postprocess
 
 
 def gpu_path_applies(engine: Any) -> bool:
@@ -36,13 +34,14 @@ def detect_on_gpu(engine: Any, images: Sequence[Any], memory: str) -> list[Any] 
     import torch
 
     from vistream.elements.infer.parsers import Detections
-    from vistream.elements.infer.postprocess import postprocess
 
     if not gpu_path_applies(engine):
         return None
     config = engine.config
     attrs = config.class_attrs.default
-    limit = attrs.topk if attrs.topk and attrs.topk > 0 else 300
+    rules = BoxRules(attrs.detected_min_w, attrs.detected_min_h, attrs.detected_max_w, attrs.detected_max_h,
+                     attrs.roi_top_offset, attrs.roi_bottom_offset, attrs.topk, attrs.post_cluster_threshold,
+                     tuple(config.filter_out_class_ids or ()))
     results = []
     for start in range(0, len(images), engine.batch_size):
         chunk = list(images[start:start + engine.batch_size])
@@ -52,12 +51,10 @@ def detect_on_gpu(engine: Any, images: Sequence[Any], memory: str) -> list[Any] 
 
             tensor = _pad_batch(tensor, engine.fixed_batch)
         output = torch.as_tensor(engine.backend.infer(tensor)[engine.output_indices[0]][:len(chunk)])
+        table = [(t.scale_x, t.scale_y, t.pad_x, t.pad_y, t.roi_x, t.roi_y) for t in transforms]
+        sizes = [(t.source_width, t.source_height) for t in transforms]
         found = detect_postprocess(output, engine.parser.name, engine.info.score_threshold, attrs.nms_iou_threshold,
-                                   max_candidates=1000, max_detections=max(limit, 100),
-                                   cluster=config.cluster_mode == "nms")
-        for index, transform in enumerate(transforms):
-            dets = Detections(transform.to_source(found.boxes[index]), found.scores[index], found.class_ids[index])
-            if config.filter_out_class_ids:
-                dets = dets.select(~np.isin(dets.class_ids, config.filter_out_class_ids))
-            results.append(postprocess(dets, config.class_attrs, config.cluster_mode, float(transform.source_height)))
+                                   max_candidates=1000, max_detections=300, cluster=config.cluster_mode == "nms",
+                                   transforms=table, sizes=sizes, rules=rules)
+        results.extend(Detections(found.boxes[i], found.scores[i], found.class_ids[i]) for i in range(len(chunk)))
     return results

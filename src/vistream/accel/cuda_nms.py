@@ -60,11 +60,11 @@ def nms_padded(boxes: Any, scores: Any, classes: Any, valid: Any, iou_threshold:
     suppresses &= valid[:, :, None] & valid[:, None, :]
     keep = valid.clone()
     suppresses_f = suppresses.to(torch.float32 if boxes.device.type == "cpu" else torch.float16)
-    for _ in range(max_iterations):
+    for step in range(max_iterations):
         # j is suppressed when some kept i (i before j) overlaps it
         hit = torch.bmm(keep.to(suppresses_f.dtype)[:, None, :], suppresses_f)[:, 0] > 0
         new_keep = valid & ~hit
-        if torch.equal(new_keep, keep):
+        if step % 4 == 3 and torch.equal(new_keep, keep):  # a host sync only every 4 steps
             break
         keep = new_keep
     return keep
@@ -105,8 +105,40 @@ def _candidates(output: Any, layout: str) -> tuple[Any, Any, Any]:
     raise ValueError(f"GPU decoding of layout {layout!r}; valid: {', '.join(LAYOUTS)}")
 
 
+@dataclass(frozen=True)
+class BoxRules:
+    """nvinfer's per-box rules applied on the GPU (source-frame pixels; 0 = no limit).
+
+    The order is the CPU path's: pre-cluster threshold, size / ROI limits, NMS, top-k per class,
+    post-cluster threshold; ``exclude_classes`` is ``filter-out-class-ids``.
+    """
+
+    min_w: float = 0.0
+    min_h: float = 0.0
+    max_w: float = 0.0
+    max_h: float = 0.0
+    roi_top: float = 0.0
+    roi_bottom: float = 0.0
+    topk: int = -1
+    post_threshold: float = 0.0
+    exclude_classes: tuple[int, ...] = ()
+
+
+def _to_source(boxes: Any, transforms: Any, sizes: Any) -> Any:
+    """Network-pixel boxes [B, K, 4] -> source pixels with per-image ``(sx, sy, px, py, rx, ry)``, clipped."""
+    import torch
+
+    sx, sy, px, py, rx, ry = (transforms[:, i, None] for i in range(6))
+    out = torch.stack([(boxes[..., 0] - px) / sx + rx, (boxes[..., 1] - py) / sy + ry,
+                       (boxes[..., 2] - px) / sx + rx, (boxes[..., 3] - py) / sy + ry], dim=-1)
+    limit = torch.stack([sizes[:, 0], sizes[:, 1], sizes[:, 0], sizes[:, 1]], dim=-1)[:, None, :]
+    clipped = torch.minimum(out.clamp(min=0), limit)
+    return torch.where(limit > 0, clipped, out)
+
+
 def detect_postprocess(output: Any, layout: str, score_threshold: float, iou_threshold: float,
-                       max_candidates: int = 1000, max_detections: int = 300, cluster: bool = True) -> BatchDetections:
+                       max_candidates: int = 1000, max_detections: int = 300, cluster: bool = True,
+                       transforms: Any = None, sizes: Any = None, rules: BoxRules | None = None) -> BatchDetections:
     """Decode a batched YOLO output on its device, threshold, NMS, and copy the survivors to the host once.
 
     Args:
@@ -117,25 +149,54 @@ def detect_postprocess(output: Any, layout: str, score_threshold: float, iou_thr
         max_candidates: best candidates per image entering NMS.
         max_detections: most boxes per image after NMS.
         cluster: run NMS (False: thresholding and top-k only, nvinfer's ``cluster-mode=none``).
+        transforms: optional ``[B, 6]`` ``(scale_x, scale_y, pad_x, pad_y, roi_x, roi_y)`` per image
+            (:class:`~vistream.accel.preprocess.Transform`): boxes come back in source pixels.
+        sizes: ``[B, 2]`` source ``(width, height)`` for clipping and ``roi_bottom`` (with ``transforms``).
+        rules: size / ROI limits, top-k per class, post-cluster threshold, excluded classes.
     """
     import torch
 
+    rules = rules or BoxRules()
     centres, scores, class_ids = _candidates(output, layout)
     scores = scores.float()
-    scores = torch.where(scores >= score_threshold, scores, torch.full_like(scores, -1.0))
+    keep = scores >= score_threshold
+    if rules.exclude_classes:
+        keep &= ~torch.isin(class_ids, torch.tensor(rules.exclude_classes, device=class_ids.device))
+    scores = torch.where(keep, scores, torch.full_like(scores, -1.0))
     k = min(max_candidates, scores.shape[1])
     top_scores, top_index = scores.topk(k, dim=1, sorted=True)
     cxcywh = torch.gather(centres.float(), 1, top_index[..., None].expand(-1, -1, 4))
     boxes = torch.cat([cxcywh[..., :2] - cxcywh[..., 2:] / 2, cxcywh[..., :2] + cxcywh[..., 2:] / 2], dim=-1)
     classes = torch.gather(class_ids, 1, top_index)
     valid = top_scores >= score_threshold
+    if transforms is not None:
+        transforms = torch.as_tensor(transforms, dtype=torch.float32, device=boxes.device)
+        sizes = torch.as_tensor(sizes if sizes is not None else [[0, 0]] * len(boxes), dtype=torch.float32,
+                                device=boxes.device)
+        boxes = _to_source(boxes, transforms, sizes)
+        width, height = boxes[..., 2] - boxes[..., 0], boxes[..., 3] - boxes[..., 1]
+        valid &= (width > 0) & (height > 0) & (width >= rules.min_w) & (height >= rules.min_h)
+        if rules.max_w > 0:
+            valid &= width <= rules.max_w
+        if rules.max_h > 0:
+            valid &= height <= rules.max_h
+        valid &= boxes[..., 1] >= rules.roi_top
+        frame_h = sizes[:, 1, None]
+        valid &= (frame_h <= 0) | (boxes[..., 3] <= frame_h - rules.roi_bottom)
     keep = nms_padded(boxes, top_scores, classes, valid, iou_threshold) if cluster else valid
+    if rules.topk >= 0:  # rank among the kept boxes of the same class (rows are sorted by score)
+        same = (classes[:, :, None] == classes[:, None, :]) & keep[:, :, None]
+        before = torch.ones(k, k, dtype=torch.bool, device=boxes.device).triu(1)
+        rank = (same & before).sum(dim=1)
+        keep &= rank < rules.topk
+    if rules.post_threshold > 0:
+        keep &= top_scores >= rules.post_threshold
     # Kept boxes first (stable: still by score), then cut to max_detections; one copy to the host.
-    rank = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :max_detections]
-    packed = torch.cat([torch.gather(boxes, 1, rank[..., None].expand(-1, -1, 4)),
-                        torch.gather(top_scores, 1, rank)[..., None],
-                        torch.gather(classes, 1, rank)[..., None].float(),
-                        torch.gather(keep, 1, rank)[..., None].float()], dim=-1).cpu().numpy()
+    order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :max_detections]
+    packed = torch.cat([torch.gather(boxes, 1, order[..., None].expand(-1, -1, 4)),
+                        torch.gather(top_scores, 1, order)[..., None],
+                        torch.gather(classes, 1, order)[..., None].float(),
+                        torch.gather(keep, 1, order)[..., None].float()], dim=-1).cpu().numpy()
     result = BatchDetections([], [], [])
     for rows in packed:
         rows = rows[rows[:, 6] > 0]

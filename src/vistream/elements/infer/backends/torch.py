@@ -276,7 +276,8 @@ class TorchBackend(Backend):
             if self._pool is None:
                 self._pool = torch.cuda.graph_pool_handle()
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, pool=self._pool), torch.no_grad():
+            # thread_local: decoders and copies in other threads (NVDEC, uploads) may run meanwhile
+            with torch.cuda.graph(graph, pool=self._pool, capture_error_mode="thread_local"), torch.no_grad():
                 static_outputs = self._run(static_input, module)
         except Exception as exc:  # some models cannot be made static or captured: run them eagerly
             log.warning("torch backend: no CUDA graph for batch %d (%s: %s); running eagerly",

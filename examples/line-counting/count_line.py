@@ -24,9 +24,9 @@ DETECTOR = HERE.parent.parent / "src/vistream/models/configs/yolov3-tiny.yaml"
 
 
 def build_launch(video: str, proto: str, conn_str: str, topic: str, payload_type: str, spool_dir: str,
-                 output: str | None) -> str:
+                 output: str | None, frames: int = -1) -> str:
     """The launch string of this app."""
-    head = (f"urisrc uri={video} ! mux.sink_0 streammux name=mux batch-size=1 ! infer config={DETECTOR} ! "
+    head = (f"urisrc uri={video} num-buffers={frames} ! mux.sink_0 streammux name=mux batch-size=1 ! infer config={DETECTOR} ! "
             f"tracker ! analytics name=analytics config-file={HERE / 'analytics.yml'} ! ")
     broker = (f"msgconv payload-type={payload_type} frame-interval=25 ! msgbroker name=broker proto-lib={proto} "
               f"conn-str={conn_str} topic={topic} spool-dir={spool_dir}")
@@ -46,12 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conn-str", default="127.0.0.1;1883", help="host;port[;topic], or a path for --proto file")
     parser.add_argument("--topic", default="vistream/line-counting")
     parser.add_argument("--payload-type", default="vistream", choices=["vistream", "deepstream", "deepstream-minimal"])
+    parser.add_argument("--frames", type=int, default=-1, help="stop after this many frames (-1: the whole video)")
     parser.add_argument("--spool-dir", default=str(Path.home() / ".cache/vistream/spool/line-counting"))
     parser.add_argument("--output", default=None, help="also write an annotated video (.mp4)")
     args = parser.parse_args(argv)
     video = args.video or str(require_sample("bikes.mp4"))
     pipeline = vistream.parse_launch(build_launch(video, args.proto, args.conn_str, args.topic, args.payload_type,
-                                                  args.spool_dir, args.output))
+                                                  args.spool_dir, args.output, args.frames))
     last: dict[str, object] = {}
     pipeline["analytics"].src.add_probe(lambda batch: last.update(batch.frames[-1].meta.analytics))
     pipeline.run(timeout=3600)

@@ -22,9 +22,10 @@ HERE = Path(__file__).resolve().parent
 DETECTOR = HERE.parent.parent / "src/vistream/models/configs/yolov3-tiny.yaml"
 
 
-def build_launch(video: str, proto: str, conn_str: str, topic: str, payload_type: str, spool_dir: str) -> str:
+def build_launch(video: str, proto: str, conn_str: str, topic: str, payload_type: str, spool_dir: str,
+                 frames: int = -1) -> str:
     """The launch string of this app (persons only: operate on COCO class 0)."""
-    return (f"urisrc uri={video} ! mux.sink_0 streammux name=mux batch-size=1 ! infer config={DETECTOR} ! "
+    return (f"urisrc uri={video} num-buffers={frames} ! mux.sink_0 streammux name=mux batch-size=1 ! infer config={DETECTOR} ! "
             f"tracker ! analytics name=analytics config-file={HERE / 'analytics.yml'} ! "
             f"msgconv payload-type={payload_type} frame-interval=10 ! "
             f"msgbroker name=broker proto-lib={proto} conn-str={conn_str} topic={topic} spool-dir={spool_dir}")
@@ -40,11 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conn-str", default="127.0.0.1;6379", help="host;port[;topic], or a path for --proto file")
     parser.add_argument("--topic", default="vistream-zones")
     parser.add_argument("--payload-type", default="vistream", choices=["vistream", "deepstream", "deepstream-minimal"])
+    parser.add_argument("--frames", type=int, default=-1, help="stop after this many frames (-1: the whole video)")
     parser.add_argument("--spool-dir", default=str(Path.home() / ".cache/vistream/spool/zone-dwell"))
     args = parser.parse_args(argv)
     video = args.video or str(require_sample("vtest.avi"))
     pipeline = vistream.parse_launch(build_launch(video, args.proto, args.conn_str, args.topic, args.payload_type,
-                                                  args.spool_dir))
+                                                  args.spool_dir, args.frames))
     dwell: dict[int, float] = {}
     last: dict[str, object] = {}
 

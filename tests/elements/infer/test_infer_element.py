@@ -155,3 +155,18 @@ def test_deepstream_ini_config_runs_real_frames(yolo_files, vtest, tmp_path):
         assert "gpu-id" in warnings[0] and "model-engine-file" in warnings[0]
     finally:
         infer.stop()
+
+
+def test_classifier_labels_and_outputs_must_fit_the_model(mobilenet_files, tmp_path):
+    (tmp_path / "three.txt").write_text("cat;dog;bird\n")  # nvinfer's one-line classifier label format
+    bad_labels = _config(tmp_path, "model: mobilenetv2\nnetwork-type: classifier\nlabelfile-path: three.txt\n")
+    with pytest.raises(ConfigError, match="1000 classes but the label file has 3 labels"):
+        Infer(config=bad_labels).start()
+    bad_output = _config(tmp_path, "model: mobilenetv2\nnetwork-type: classifier\noutput-blob-names: probs\n")
+    with pytest.raises(ConfigError, match=r"output-blob-names \['probs'\] not in the model; outputs: logits"):
+        Infer(config=bad_output).start()
+    good = _config(tmp_path, "model: mobilenetv2\nnetwork-type: classifier\noutput-blob-names: logits\n")
+    infer = Infer(config=good)
+    infer.start()
+    assert infer.engine.info.output_names == ["logits"] and len(infer.engine.labels) == 1000
+    infer.stop()

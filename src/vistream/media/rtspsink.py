@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 from typing import Any
 
@@ -31,6 +32,8 @@ from vistream.core.properties import Property
 from vistream.core.registry import register_element
 from vistream.media.encode import VideoEncoder
 from vistream.media.rtsp_server import PROTOCOLS, RtspMount, RtspServer
+
+RETRY_SECONDS = 2.0
 
 
 class RtspPublisher:
@@ -98,6 +101,7 @@ class RtspSink(Sink):
         self.publishers: dict[int, RtspPublisher] = {}
         self._own_encoders: dict[int, VideoEncoder] = {}
         self._single_source: int | None = None
+        self._retry_at = 0.0
 
     @property
     def urls(self) -> list[str]:
@@ -161,9 +165,22 @@ class RtspSink(Sink):
             if self.publishers:
                 raise ConfigError(f"rtspsink '{self.name}': publishing takes one stream; put tiler or "
                                   "streamdemux before it")
-            publisher = RtspPublisher(self.location, encoder, self.transport)
+            if time.monotonic() < self._retry_at:
+                return  # the server was unreachable: drop frames until the next attempt
+            try:
+                publisher = RtspPublisher(self.location, encoder, self.transport)
+            except ConfigError as exc:
+                self._retry_at = time.monotonic() + RETRY_SECONDS
+                self.post_error(f"{exc}; retrying in {RETRY_SECONDS:.0f}s", source_id)
+                return
             self.publishers[source_id] = publisher
-        publisher.write(packets)
+        try:
+            publisher.write(packets)
+        except av.error.FFmpegError as exc:  # server went away: reconnect later
+            self.publishers.pop(source_id).close()
+            self._retry_at = time.monotonic() + RETRY_SECONDS
+            self.post_error(f"rtspsink '{self.name}': publishing to '{self.location}' failed: {exc}; "
+                            f"retrying in {RETRY_SECONDS:.0f}s", source_id)
 
     def _packets(self, frame: Frame) -> tuple[list[av.Packet], VideoEncoder]:
         if "packets" in frame.extra:

@@ -96,3 +96,139 @@ def test_cfg_parsing_and_weight_size_errors(tmp_path, yolo_files):
     cfg.write_text("[net]\nwidth=32\nheight=32\n[reorg]\nstride=2\n")
     with pytest.raises(ConfigError, match=r"\[reorg\].*not supported"):
         build_model(cfg)
+
+
+V4_STYLE_CFG = """\
+[net]
+width=64
+height=64
+channels=3
+
+[convolutional]
+batch_normalize=1
+filters=16
+size=3
+stride=1
+pad=1
+activation=mish
+
+[maxpool]
+size=2
+stride=2
+
+[convolutional]
+batch_normalize=1
+filters=16
+size=3
+stride=1
+pad=1
+activation=leaky
+
+[route]
+layers=-1
+groups=2
+group_id=1
+
+[convolutional]
+batch_normalize=1
+filters=8
+size=3
+stride=1
+pad=1
+activation=leaky
+
+[shortcut]
+from=-2
+activation=linear
+
+[maxpool]
+size=2
+stride=1
+
+[convolutional]
+size=1
+stride=1
+pad=1
+filters=21
+activation=linear
+
+[yolo]
+mask=1,2,3
+anchors=4,6, 8,10, 12,20, 24,16
+classes=2
+num=4
+scale_x_y=1.05
+
+[route]
+layers=-4
+
+[upsample]
+stride=2
+
+[route]
+layers=-1,0
+
+[convolutional]
+size=1
+stride=1
+pad=1
+filters=14
+activation=linear
+
+[yolo]
+mask=0,1
+anchors=4,6, 8,10, 12,20, 24,16
+classes=2
+num=4
+"""
+
+
+def test_v4_layers_match_opencv_with_random_weights(tmp_path):
+    """route groups, shortcut, mish, stride-1 max-pool, upsample, scale_x_y: same rows as OpenCV."""
+    import onnxruntime as ort
+
+    from vistream.models.darknet import export_onnx
+
+    cfg = tmp_path / "v4ish.cfg"
+    cfg.write_text(V4_STYLE_CFG)
+    model = build_model(cfg)
+    count = sum(c.weight.numel() + (4 * n.weight.numel() if n is not None else c.bias.numel())
+                for c, n in model.convolutions())
+    rng = np.random.default_rng(0)
+    values = rng.normal(0, 0.3, count).astype(np.float32)
+    weights = tmp_path / "v4ish.weights"
+    with weights.open("wb") as handle:
+        np.array([0, 2, 0], np.int32).tofile(handle)
+        np.array([0], np.int64).tofile(handle)
+        offset = 0
+        for conv, norm in model.convolutions():  # variances must be positive
+            if norm is not None:
+                n = norm.weight.numel()
+                block = values[offset:offset + 4 * n].copy()
+                block[3 * n:] = np.abs(block[3 * n:]) + 0.5
+                block.tofile(handle)
+                offset += 4 * n
+            else:
+                values[offset:offset + conv.bias.numel()].tofile(handle)
+                offset += conv.bias.numel()
+            values[offset:offset + conv.weight.numel()].tofile(handle)
+            offset += conv.weight.numel()
+    onnx_path = export_onnx(cfg, weights, tmp_path / "v4ish.onnx")
+    image = rng.random((1, 3, 64, 64), dtype=np.float32)
+    ours = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {"images": image})[0][0]
+    net = cv2.dnn.readNetFromDarknet(str(cfg), str(weights))
+    net.setInput(image)
+    outputs = net.forward(net.getUnconnectedOutLayersNames())
+    # OpenCV: rows (y, x, anchor) per layer, boxes normalised, class scores x objectness (thresholded);
+    # ours: rows (anchor, y, x), boxes in pixels, raw class probabilities
+    start = 0
+    for reference, (anchors, size) in zip(outputs, [(3, 32), (2, 64)], strict=True):
+        rows = ours[start:start + anchors * size * size].reshape(anchors, size, size, -1)
+        rows = rows.transpose(1, 2, 0, 3).reshape(-1, rows.shape[-1])
+        start += anchors * size * size
+        np.testing.assert_allclose(rows[:, :4] / 64, reference[:, :4], atol=2e-3)
+        np.testing.assert_allclose(rows[:, 4], reference[:, 4], atol=2e-4)
+        scores = rows[:, 4:5] * rows[:, 5:]
+        confident = reference[:, 5:] > 0
+        np.testing.assert_allclose(scores[confident], reference[:, 5:][confident], atol=2e-4)
+    assert start == len(ours)

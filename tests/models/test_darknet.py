@@ -232,3 +232,29 @@ def test_v4_layers_match_opencv_with_random_weights(tmp_path):
         confident = reference[:, 5:] > 0
         np.testing.assert_allclose(scores[confident], reference[:, 5:][confident], atol=2e-4)
     assert start == len(ours)
+
+
+def test_raw_grid_export_with_the_darknet_parser_matches_the_decoded_export(yolo_files, sample_frames, tmp_path):
+    """Two routes for one model: raw grids + ``parser: darknet`` (anchors from the cfg) == decoded + ``yolo``."""
+    import yaml
+
+    from vistream.models.darknet import darknet_parser_config, export_onnx
+
+    folder = yolo_files.onnx.parent
+    raw = export_onnx(folder / "yolov3-tiny.cfg", folder / "yolov3-tiny.weights", tmp_path / "raw.onnx", decode=False)
+    config = yaml.safe_load(yolo_files.config.read_text())
+    config.update({"model": str(raw), "labelfile-path": str(yolo_files.labels),
+                   **darknet_parser_config(folder / "yolov3-tiny.cfg")})
+    path = tmp_path / "raw.yaml"
+    path.write_text(yaml.safe_dump(config))
+    raw_engine = InferEngine(load_config(path))
+    assert [o.shape for o in raw_engine.backend.outputs] == [(None, 255, 13, 13), (None, 255, 26, 26)]
+    decoded_engine = InferEngine(load_config(yolo_files.config))
+    total = 0
+    for raw_dets, decoded_dets in zip(raw_engine.detect(sample_frames), decoded_engine.detect(sample_frames),
+                                      strict=True):
+        assert raw_dets.class_ids.tolist() == decoded_dets.class_ids.tolist()
+        np.testing.assert_allclose(raw_dets.boxes, decoded_dets.boxes, atol=0.05)
+        np.testing.assert_allclose(raw_dets.scores, decoded_dets.scores, atol=1e-4)
+        total += len(raw_dets)
+    assert total >= 20

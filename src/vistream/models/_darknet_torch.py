@@ -61,10 +61,12 @@ class YoloHead(nn.Module):
 
 
 class DarknetModel(nn.Module):
-    """The network of a parsed cfg; ``forward`` returns the concatenated decoded YOLO rows."""
+    """The network of a parsed cfg; ``forward`` returns the concatenated decoded YOLO rows, or with
+    ``decode=False`` the raw ``[yolo]`` input grids (a tuple, one per layer)."""
 
-    def __init__(self, sections: list[dict[str, str]]) -> None:
+    def __init__(self, sections: list[dict[str, str]], decode: bool = True) -> None:
         super().__init__()
+        self.decode = decode
         net = sections[0]
         self.width, self.height = int(net.get("width", 416)), int(net.get("height", 416))
         self.channels = int(net.get("channels", 3))
@@ -134,8 +136,8 @@ class DarknetModel(nn.Module):
                 x = x + outputs[self._ref(int(block["from"]), index)]
                 x = _activation(block.get("activation", "linear"))(x)
             elif kind == "yolo":
-                detections.append(layer(x))
+                detections.append(layer(x) if self.decode else x)
             else:
                 x = layer(x)
             outputs.append(x)
-        return torch.cat(detections, dim=1)
+        return torch.cat(detections, dim=1) if self.decode else tuple(detections)

@@ -31,6 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     darknet.add_argument("cfg")
     darknet.add_argument("weights")
     darknet.add_argument("output", help="the .onnx file to write")
+    darknet.add_argument("--raw", action="store_true", help="raw [yolo] grids instead of decoded boxes "
+                         "(use parser: darknet; the anchors / masks to put in the config are printed)")
     mobilenet = kinds.add_parser("mobilenetv2", help="torchvision-layout MobileNetV2 state dict (.pth) -> ONNX")
     mobilenet.add_argument("weights")
     mobilenet.add_argument("output", help="the .onnx file to write")
@@ -56,9 +58,13 @@ def main(args: argparse.Namespace) -> int:
             print(f"{name}: {files.onnx} ({time.monotonic() - started:.1f}s)")
         return 0
     if args.kind == "darknet":
-        from vistream.models.darknet import export_onnx
+        import json
 
-        print(export_onnx(args.cfg, args.weights, args.output))
+        from vistream.models.darknet import darknet_parser_config, export_onnx
+
+        print(export_onnx(args.cfg, args.weights, args.output, decode=not args.raw))
+        if args.raw:
+            print(json.dumps(darknet_parser_config(args.cfg)))
     else:
         from vistream.models.mobilenet_v2 import export_onnx as export_mobilenet
 

@@ -164,6 +164,7 @@ def main() -> None:
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--output", default=None, help="JSON results file (default: benchmarks/results/...)")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     images = decode(require_sample(BENCH_CLIP), args.frames)
     height, width = images[0].shape[:2]
     objects = detections(len(images), args.objects, width, height)
@@ -208,6 +209,8 @@ def main() -> None:
         "objects_per_frame": args.objects,
         "encoder": {"codec": "libx264", "preset": args.preset, "crf": 23, "gop": gop},
         "repeats": args.repeats,
+        # the machine may be shared: a load above its CPU count makes every number here noisy
+        "load_average": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
         "osd": osd_results,
         "encode": encode_results,
     }

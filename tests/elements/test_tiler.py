@@ -118,6 +118,14 @@ def test_objects_and_display_meta_are_mapped_into_tiles() -> None:
     assert displays[3].lines[0][:2] == ((200.0, 100.0), (400.0, 200.0))
 
 
+def test_tile_labels_name_each_source() -> None:
+    tiler = Tiler(rows=1, columns=2, width=400, height=100, labels=True)
+    frames = [Frame.from_image(np.zeros((100, 100, 3), np.uint8), source_id=i, source_name=f"cam{i}") for i in range(2)]
+    canvas, _, _ = tiler.compose(frames)
+    assert canvas[5:25, 5:60].max() > 200 and canvas[5:25, 205:260].max() > 200  # caption in each tile's corner
+    assert not canvas[40:, :].any()
+
+
 def test_show_source_full_size_and_switch_while_running() -> None:
     tiler = TilerElement(width=320, height=240, show_source=1, show_labels=False)
     out = AppSink()

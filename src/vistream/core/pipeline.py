@@ -246,11 +246,12 @@ class Pipeline:
                     element.start()
                     started.append(element)
             except Exception as exc:
-                for element in started:
-                    _quietly(element.stop)
+                failed = element.name
+                for other in started:
+                    _quietly(other.stop)
                 if isinstance(exc, PipelineError):
                     raise
-                raise PipelineError(f"element '{element.name}' failed to start: {exc}") from exc
+                raise PipelineError(f"element '{failed}' failed to start: {exc}") from exc
             for element in self.elements.values():
                 self._runners[element.name] = ElementRunner(element, self)
             self._announce_sources()

@@ -27,6 +27,7 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,6 +154,7 @@ def adapter_rates(protocol: str, conn: str, count: int, payload: bytes, folder: 
     messages = [Message(f"{protocol}-{i}", i % 4, payload, key=str(i % 4)) for i in range(count)]
     adapter = make_adapter(protocol, conn, topic, {})
     adapter.connect()
+    adapter.send([Message("warm-up", 0, payload, "0")])  # connected, topic created: time the steady state
     started = time.perf_counter()
     for i in range(0, count, 64):
         adapter.send(messages[i:i + 64])
@@ -202,6 +204,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="pipeline runs per variant (best is reported)")
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
+    load_before = os.getloadavg()  # the machine is shared: say how busy it was
     folder = Path(tempfile.mkdtemp(prefix="vistream-bench-msg-"))
     conns, procs, missing = start_brokers(folder)
     try:
@@ -227,7 +230,8 @@ def main() -> None:
         for _ in range(args.repeats):  # interleaved, so load from elsewhere hits every variant alike
             for name, tail in tails.items():
                 runs[name].append(pipeline_fps(args.frames, tail))
-        pipeline = {name: {**max(results, key=lambda r: r["fps"]), "fps_all": [r["fps"] for r in results]}
+        pipeline = {name: {**max(results, key=lambda r: r["fps"]), "fps_all": [r["fps"] for r in results],
+                           "fps_median": round(statistics.median(r["fps"] for r in results), 1)}
                     for name, results in runs.items()}
     finally:
         stop_all(procs)
@@ -236,12 +240,14 @@ def main() -> None:
         "benchmark": "messaging",
         "machine": f"{platform.node()} ({os.cpu_count()} CPUs, {platform.machine()})",
         "date": time.strftime("%Y-%m-%d"),
+        "load_average_at_start": [round(v, 2) for v in load_before],
         "messages_per_adapter": args.messages,
         "adapters": adapters,
         "pipeline": pipeline,
         "notes": "raw_send is the baseline (adapter.send in batches of 64, acknowledged); courier adds the "
                  "sender thread and ordering. Pipeline: testsrc scene -> analytics -> msgconv (one vistream "
-                 "message per frame plus events) -> msgbroker, against -> fakesink; broker_down spools to SQLite.",
+                 "message per frame plus events) -> msgbroker, against -> fakesink; broker_down spools to SQLite. "
+                 "fps is the best of the interleaved runs (fps_all, fps_median: the spread on a shared machine).",
     }
     text = json.dumps(report, indent=2)
     print(text)

@@ -166,7 +166,7 @@ def test_mqtt_every_message_consumed(mosquitto, tmp_path):
         consumer.close()
 
 
-def test_redis_every_message_consumed(redis_server, tmp_path):
+def test_redis_every_message_consumed(redis_server, tmp_path, no_thread_leaks):
     stream = f"vistream-{uuid.uuid4().hex[:6]}"
     pipeline = _pipeline(f"msgbroker name=broker proto-lib=libnvds_redis_proto.so "
                          f"conn-str=127.0.0.1;{redis_server.port} topic={stream} spool-dir={tmp_path}")

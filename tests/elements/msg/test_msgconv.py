@@ -152,6 +152,19 @@ def test_deepstream_minimal_payload_shape():
             assert match.group(6) == {1: "Person", 2: "Vehicle"}[int(object_id)]
 
 
+def test_untracked_objects_get_deepstream_track_ids():
+    from vistream.compat.deepstream.msgconv_config import MsgconvConfig
+    from vistream.core.meta import FrameMeta, Objects
+    from vistream.elements.msg.payloads import deepstream_full, deepstream_minimal
+
+    meta = FrameMeta(frame_num=3, ingest_ns=0)
+    meta.objects = Objects.from_arrays([[1.5, 2, 30, 40.25]], labels=["dog"])  # object_id -1: untracked
+    assert deepstream_minimal(meta, "cam")["objects"] == ["-1|1.5|2|30|40.25|dog"]
+    full = deepstream_full(meta, 0, "moving", MsgconvConfig(), "m-1", "cam")
+    assert full["object"]["id"] == "18446744073709551615" and full["object"]["dog"] == {}
+    assert full["object"]["bbox"] == {"topleftx": 1, "toplefty": 2, "bottomrightx": 30, "bottomrighty": 40}
+
+
 def test_events_only_and_bad_payload_type():
     envelopes = _run("msgconv mode=events payload-type=1")
     assert envelopes and all(len(json.loads(e["payload"])["objects"]) == 1 for e in envelopes)

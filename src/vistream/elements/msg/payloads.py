@@ -71,8 +71,9 @@ def deepstream_minimal(meta: FrameMeta, sensor_id: str, rows: np.ndarray | None 
     lines = []
     for i in index:
         x1, y1, x2, y2 = (float(v) for v in objects.xyxy[i])
+        # DeepStream streams the signed trackingId here: untracked objects print as -1.
         track = int(objects.object_id[i])
-        lines.append("|".join([str(track if track >= 0 else 0), _num(x1), _num(y1), _num(x2), _num(y2),
+        lines.append("|".join([str(track), _num(x1), _num(y1), _num(x2), _num(y2),
                                ds_object_type(objects.labels[i])]))
     return {"version": "4.0", "id": str(meta.frame_num), "@timestamp": iso_timestamp(meta.ingest_ns),
             "sensorId": sensor_id, "objects": lines}
@@ -101,7 +102,8 @@ def deepstream_full(meta: FrameMeta, index: int, event_type: str, config: Msgcon
     key, sub = _sub_object(objects.labels[index], round(float(objects.confidence[index]), 5))
     heading = objects.data.get("heading_deg")
     obj: dict[str, Any] = {
-        "id": str(track if track >= 0 else 0),
+        # DeepStream formats trackingId with %lu: untracked (-1) prints as 18446744073709551615.
+        "id": str(track & 0xFFFFFFFFFFFFFFFF),
         "speed": 0.0,
         "direction": float(heading[index]) if heading is not None else 0.0,
         "orientation": 0.0,

@@ -149,3 +149,20 @@ def test_unreachable_publish_target_is_reported_not_fatal() -> None:
     errors = pipeline.bus.errors
     assert errors and "publish" in errors[0].text and url in errors[0].text
     assert len(errors) < 5, "one report per reconnect attempt, not one per frame"
+
+
+def test_late_joiner_gets_a_keyframe_at_once(gstreamer) -> None:
+    port = free_port()
+    pipeline = vistream.parse_launch(
+        "testsrc live=true pattern=ball framerate=25 num-buffers=-1 width=160 height=120 "
+        f"! encode zerolatency=true gop=500 ! rtspsink name=rtsp port={port} address=127.0.0.1 mount=/late")
+    pipeline.start()
+    try:
+        time.sleep(1.5)  # the only scheduled keyframe (of one every 20 s) is long gone
+        started = time.monotonic()
+        with av.open(f"rtsp://127.0.0.1:{port}/late", options={"rtsp_transport": "tcp"}, timeout=20) as container:
+            frames = [f for _, f in zip(range(5), container.decode(video=0))]
+        waited = time.monotonic() - started
+    finally:
+        pipeline.stop()
+    assert len(frames) == 5 and waited < 8

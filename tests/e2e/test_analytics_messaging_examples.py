@@ -55,3 +55,16 @@ def test_example_publishes_schema_valid_messages(script, video, frames, yolo, re
     frames_seen = [m["payload"] for m in messages if m["payload"]["kind"] == "frame"]
     assert frames_seen and all("analytics" in m for m in frames_seen)
     assert any(m["objects"] for m in frames_seen)  # the detector found something
+
+
+def test_zone_dwell_pipeline_file_builds(monkeypatch, tmp_path):
+    from vistream.core.spec import load_pipeline
+
+    monkeypatch.setenv("BROKER", "file")
+    monkeypatch.setenv("CONN", str(tmp_path / "out.jsonl"))
+    monkeypatch.chdir(EXAMPLES.parent)
+    pipeline = load_pipeline(EXAMPLES / "zone-dwell" / "pipeline.yaml")
+    assert ("tracker.src", "analytics.sink") in pipeline.links()
+    assert pipeline["broker"].protocol == "" and pipeline["broker"].proto_lib == "file"
+    pipeline["analytics"].start()  # loads and checks examples/zone-dwell/analytics.yml
+    assert [z.name for z in pipeline["analytics"].analytics_config.streams[-1].zones] == ["path", "lawn"]

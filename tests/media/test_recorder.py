@@ -140,3 +140,22 @@ def test_analytics_events_and_cooldown(bikes, tmp_path) -> None:
 def test_before_beyond_cache_is_a_start_error(bikes, tmp_path) -> None:
     with pytest.raises(PipelineError, match="pre-roll cache"):
         build(bikes, tmp_path, "before=30 cache=10").run(timeout=10)
+
+
+def test_streams_are_recorded_separately(tmp_path) -> None:
+    pipeline = vistream.parse_launch(
+        "testsrc pattern=white num-buffers=40 width=64 height=48 framerate=10 ! mux.sink_0 "
+        "testsrc pattern=black num-buffers=40 width=64 height=48 framerate=10 ! mux.sink_1 "
+        f"streammux name=mux ! encode gop=10 ! recorder name=rec directory={tmp_path} before=1 after=1 ! fakesink")
+
+    def probe(batch: Batch) -> None:
+        for frame in batch.frames:
+            if frame.source_id == 1 and frame.frame_num == 20:
+                pipeline["rec"].trigger(1)
+
+    pipeline["rec"].src.add_probe(probe)
+    pipeline.run(timeout=30)
+    (message,) = done_messages(pipeline)
+    assert message.source_id == 1 and Path(message.data["path"]).name.startswith("clip_1_")
+    images, _ = decode(Path(message.data["path"]))
+    assert len(images) == 21 and max(i.mean() for i in images) < 40  # frames 10 .. 30 of the black source

@@ -80,3 +80,11 @@ def test_cuda_matches_cpu_torch(bikes_frames):
     cuda, _ = cuda_preprocess.preprocess_batch([f.cuda() for f in frames], 416, 416, dtype="float16", **kwargs)
     assert cuda.device.type == "cuda" and cuda.dtype == torch.float16
     assert float((cuda.float().cpu() - cpu).abs().max()) < 3 / 255
+
+
+@pytest.mark.parametrize("size,target", [((1080, 1920), (416, 416)), ((272, 640), (640, 640)), ((7, 5), (3, 9))])
+def test_separable_uint8_resize_equals_interpolate(size, target):
+    plane = torch.randint(0, 256, (2, 2, *size), dtype=torch.uint8)
+    ours = cuda_preprocess.resize_bilinear_u8(plane, *target, torch.float32)
+    ref = torch.nn.functional.interpolate(plane.float(), size=target, mode="bilinear", align_corners=False)
+    assert float((ours - ref).abs().max()) < 0.02  # of 255 levels: float rounding of the source positions

@@ -163,7 +163,8 @@ def detect_postprocess(output: Any, layout: str, score_threshold: float, iou_thr
     if rules.exclude_classes:
         keep &= ~torch.isin(class_ids, torch.tensor(rules.exclude_classes, device=class_ids.device))
     scores = torch.where(keep, scores, torch.full_like(scores, -1.0))
-    k = min(max_candidates, scores.shape[1])
+    # Only as many candidates as the fullest image has (one small host sync): NMS is O(K^2).
+    k = max(1, min(max_candidates, int(keep.sum(dim=1).max())))
     top_scores, top_index = scores.topk(k, dim=1, sorted=True)
     cxcywh = torch.gather(centres.float(), 1, top_index[..., None].expand(-1, -1, 4))
     boxes = torch.cat([cxcywh[..., :2] - cxcywh[..., 2:] / 2, cxcywh[..., :2] + cxcywh[..., 2:] / 2], dim=-1)

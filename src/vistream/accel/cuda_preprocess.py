@@ -93,17 +93,40 @@ def _finish(rgb: Any, color_format: str, scale: float, offsets: Any) -> Any:
     return (rgb - offsets) * scale
 
 
+def _taps(source: int, target: int, device: Any, dtype: Any) -> tuple[Any, Any, Any]:
+    """Bilinear source indices and weights along one axis (half-pixel centres, as F.interpolate)."""
+    import torch
+
+    position = ((torch.arange(target, device=device, dtype=torch.float32) + 0.5) * (source / target) - 0.5).clamp(min=0)
+    first = position.floor().long().clamp(max=source - 1)
+    return first, (first + 1).clamp(max=source - 1), (position - first).to(dtype)
+
+
+def resize_bilinear_u8(plane: Any, new_h: int, new_w: int, dtype: Any) -> Any:
+    """Separable bilinear resize of a uint8 ``[B, C, H, W]`` plane, reading only the rows and columns
+    it needs (the frames are large, the network input small); equals ``F.interpolate(bilinear)``."""
+    rows0, rows1, wy = _taps(plane.shape[2], new_h, plane.device, dtype)
+    top, bottom = plane.index_select(2, rows0).to(dtype), plane.index_select(2, rows1).to(dtype)
+    rows = top + (bottom - top) * wy.view(1, 1, -1, 1)
+    cols0, cols1, wx = _taps(plane.shape[3], new_w, plane.device, dtype)
+    left, right = rows.index_select(3, cols0), rows.index_select(3, cols1)
+    return left + (right - left) * wx.view(1, 1, 1, -1)
+
+
 def _resize_nv12(images: Any, new_h: int, new_w: int, mode: str, work_dtype: Any) -> Any:
     """Resize the Y and UV planes of stacked NV12 frames to ``new_h x new_w``, then YUV -> RGB."""
     import torch
     import torch.nn.functional as F
 
     height = images.shape[1] * 2 // 3
-    y = images[:, :height].unsqueeze(1).to(work_dtype)
-    uv = images[:, height:].reshape(images.shape[0], height // 2, -1, 2).permute(0, 3, 1, 2).to(work_dtype)
-    align = None if mode == "nearest" else False
-    y = F.interpolate(y, size=(new_h, new_w), mode=mode, align_corners=align)
-    uv = F.interpolate(uv, size=(new_h, new_w), mode=mode, align_corners=align)
+    y = images[:, :height].unsqueeze(1)
+    uv = images[:, height:].reshape(images.shape[0], height // 2, -1, 2).permute(0, 3, 1, 2)
+    if mode == "bilinear":
+        y, uv = resize_bilinear_u8(y, new_h, new_w, work_dtype), resize_bilinear_u8(uv, new_h, new_w, work_dtype)
+    else:
+        align = None if mode == "nearest" else False
+        y = F.interpolate(y.to(work_dtype), size=(new_h, new_w), mode=mode, align_corners=align)
+        uv = F.interpolate(uv.to(work_dtype), size=(new_h, new_w), mode=mode, align_corners=align)
     return yuv_to_rgb(torch.cat([y, uv], dim=1))
 
 

@@ -80,6 +80,20 @@ class SessionLimiter:
             return self._open.get(gpu_id, 0)
 
 
+def primary_context(gpu_id: int) -> int:
+    """Handle of the device's primary CUDA context (the one torch uses), through the driver API."""
+    import ctypes
+
+    import torch
+
+    torch.cuda.init()
+    driver = ctypes.CDLL("libcuda.so.1")
+    context = ctypes.c_void_p()
+    if driver.cuDevicePrimaryCtxRetain(ctypes.byref(context), ctypes.c_int(gpu_id)) != 0 or not context.value:
+        raise RuntimeError(f"cannot retain the primary CUDA context of GPU {gpu_id}")
+    return int(context.value)
+
+
 @dataclass
 class DecodedFrame:
     """One NV12 frame on the GPU: ``image`` is a uint8 tensor [H*3/2, W]; ``pts_ns`` from the stream."""
@@ -109,13 +123,20 @@ class NvdecReader:
         self.target = target
         self.gpu_id = gpu_id
         self.device = torch.device("cuda", gpu_id)
+        self._stream = torch.cuda.Stream(device=self.device)
         try:
             self._demuxer = nvc.CreateDemuxer(filename=target)
             options: dict[str, Any] = {"gpuid": gpu_id, "codec": self._demuxer.GetNvCodecId(),
                                        "usedevicememory": True}
             if low_latency and hasattr(nvc, "DisplayDecodeLatencyType"):
                 options["latency"] = nvc.DisplayDecodeLatencyType.LOW
-            self._decoder = nvc.CreateDecoder(**options)
+            # torch's context and a stream of ours: the decoder's copies then never touch the legacy
+            # default stream, which would serialise with (and break CUDA graph captures in) other threads
+            context = primary_context(gpu_id)
+            try:
+                self._decoder = nvc.CreateDecoder(cudacontext=context, cudastream=self._stream.cuda_stream, **options)
+            except Exception:
+                self._decoder = nvc.CreateDecoder(**options)
         except Exception as exc:  # PyNvVideoCodec raises its own types for every failure
             raise SourceError(f"NVDEC cannot open '{target}': {exc}") from None
         self._nvc = nvc
@@ -124,7 +145,6 @@ class NvdecReader:
         self.height = int(self._demuxer.Height())
         rate = float(self._demuxer.FrameRate() or 0.0)
         self.fps = rate if rate > 0 else 30.0
-        self._stream = torch.cuda.Stream(device=self.device)
 
     def frames(self) -> Iterator[DecodedFrame]:
         """Decode to the end; each frame's tensor is complete (its copy synchronised) when yielded."""

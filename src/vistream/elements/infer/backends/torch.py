@@ -108,6 +108,17 @@ def static_onnx(model: Any, batch: int, work: Path) -> Any:
     return onnx.load(str(target))
 
 
+def to_channels_last(module: Any) -> Any:
+    """NHWC layout for the 4-D weights (convolutions); ``Module.to(memory_format=...)`` fails on the
+    5-D buffers some converted models hold."""
+    import torch
+
+    for parameter in module.parameters():
+        if parameter.dim() == 4:
+            parameter.data = parameter.data.contiguous(memory_format=torch.channels_last)
+    return module
+
+
 def bucket(size: int) -> int:
     """The power of two a batch of ``size`` is padded to (1, 2, 4, 8, ...)."""
     return 1 << max(0, size - 1).bit_length()
@@ -162,7 +173,7 @@ class TorchBackend(Backend):
         if self.fp16:
             module = module.half()
         if self.channels_last:
-            module = module.to(memory_format=torch.channels_last)
+            to_channels_last(module)
         self.module = module
         self.dtype = torch.float16 if self.fp16 else torch.float32
         if self.fp16:  # ask the pre-processing for fp16 directly
@@ -249,7 +260,7 @@ class TorchBackend(Backend):
         if self.fp16:
             module = module.half()
         if self.channels_last:
-            module = module.to(memory_format=torch.channels_last)
+            to_channels_last(module)
         with torch.no_grad():
             # freezing inlines the constant shape tensors, so no host round trip is left in the graph
             traced = torch.jit.freeze(torch.jit.trace(module, example, check_trace=False).eval())
@@ -264,7 +275,7 @@ class TorchBackend(Backend):
         static_input = torch.zeros((size, *like.shape[1:]), dtype=like.dtype, device=like.device)
         if self.channels_last and static_input.ndim == 4:
             static_input = static_input.contiguous(memory_format=torch.channels_last)
-        static_input.normal_()  # a realistic input for warm-up and autotuning
+        static_input[: like.shape[0]].copy_(like)  # a real input for warm-up; no RNG (its state is global)
         try:
             module = self._static_module(size, static_input)
             stream = torch.cuda.Stream(device=self.torch_device)

@@ -98,7 +98,11 @@ class Courier:
             self._deadline = time.monotonic() + timeout
             self._wake.notify()
         if self._thread is not None:
-            self._thread.join(timeout + 5)
+            self._thread.join(timeout + 15)
+            if self._thread.is_alive():  # stuck in a client call: leave its resources to the daemon thread
+                log.warning("%s: sender thread still busy after %.0f s; %d messages pending", self.name,
+                            timeout + 15, self.pending)
+                return
         self.adapter.close()
         self.spool.close()
 

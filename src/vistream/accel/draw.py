@@ -151,9 +151,12 @@ def draw_labels(image: np.ndarray, anchors: np.ndarray, texts: Sequence[str], co
             polys = [backgrounds[i] for i in rows if backgrounds[i] is not None]
             if polys:
                 cv2.fillPoly(image, polys, color)
-    for origin, text in zip(origins, texts, strict=True):
+    # dark text on light label backgrounds (yellow, cyan ...) so it stays readable
+    light = (colors.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)) > 160
+    for origin, text, on_light in zip(origins, texts, light.tolist(), strict=True):
         if origin is not None:
-            cv2.putText(image, text, origin, font, style.font_scale, style.text_color, text_thickness, cv2.LINE_AA)
+            color = (0, 0, 0) if on_light and style.text_background else style.text_color
+            cv2.putText(image, text, origin, font, style.font_scale, color, text_thickness, cv2.LINE_AA)
     return image
 
 

@@ -149,7 +149,7 @@ class SmartRecorder:
         self.encoders: dict[int, VideoEncoder] = {}
         self.active: dict[int, Clip] = {}
         self.latest_ns: dict[int, int] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # on_done may call trigger()
 
     def add(self, source_id: int, packets: list[av.Packet], encoder: VideoEncoder) -> None:
         """Feed one stream's new packets; extends open clips and closes those past their end."""

@@ -11,7 +11,7 @@ import vistream
 from vistream.accel.draw import DrawStyle, class_color, draw_frame
 from vistream.core.errors import PropertyError
 from vistream.core.meta import DisplayMeta, Objects
-from vistream.elements.osd import BoxAnnotator, Osd, TrailHistory
+from vistream.elements.osd import BoxAnnotator, Osd, TrailHistory, cpu_fallback_drawer, drawer_for
 
 BOXES = np.array([[20, 30, 120, 90], [150, 40, 260, 180], [40, 120, 100, 190]], dtype=np.float32)
 
@@ -152,3 +152,19 @@ def test_bad_properties_name_what_is_valid() -> None:
         Osd(privacy_mode="smudge")
     with pytest.raises(PropertyError, match="colors"):
         Osd(colors="1:300,0,0")
+
+
+@pytest.mark.parametrize("layout", ["hwc", "chw"])
+def test_tensor_fallback_draws_like_the_numpy_path(layout: str) -> None:
+    import torch  # make venv installs the CPU build
+    objects = Objects.from_arrays(BOXES, confidence=[0.5, 0.6, 0.7], class_id=[0, 1, 2], object_id=[1, 2, 3])
+    style = DrawStyle()
+    expected = draw_frame(np.zeros((200, 300, 3), np.uint8), objects, [], style)
+    tensor = torch.zeros((200, 300, 3), dtype=torch.uint8)
+    if layout == "chw":
+        tensor = tensor.permute(2, 0, 1).contiguous()
+    out = cpu_fallback_drawer(tensor, objects, [], style)
+    assert out is tensor  # drawn in place, like the CPU path
+    got = (tensor.permute(1, 2, 0) if layout == "chw" else tensor).numpy()
+    assert np.array_equal(got, expected)
+    assert drawer_for("cpu") is draw_frame

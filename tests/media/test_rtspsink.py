@@ -166,3 +166,18 @@ def test_late_joiner_gets_a_keyframe_at_once(gstreamer) -> None:
     finally:
         pipeline.stop()
     assert len(frames) == 5 and waited < 8
+
+
+def test_h265_is_served_too(gstreamer) -> None:
+    port = free_port()
+    pipeline = vistream.parse_launch(
+        "testsrc live=true pattern=white framerate=25 num-buffers=-1 width=160 height=120 "
+        f"! encode codec=h265 zerolatency=true gop=25 ! rtspsink codec=h265 port={port} address=127.0.0.1 mount=/hevc")
+    pipeline.start()
+    try:
+        with av.open(f"rtsp://127.0.0.1:{port}/hevc", options={"rtsp_transport": "tcp"}, timeout=20) as container:
+            assert container.streams.video[0].codec_context.name == "hevc"
+            frames = [f.to_ndarray(format="rgb24") for _, f in zip(range(5), container.decode(video=0))]
+    finally:
+        pipeline.stop()
+    assert len(frames) == 5 and frames[-1].mean() > 200

@@ -270,7 +270,9 @@ class AppConfigBuilder:
                 heads.append(encoder)
             elif kind == 4:
                 encoder = self.make("encode", f"{group.name}_encode", group, codec=codec, bitrate=bitrate, zerolatency=True)
-                sink = self.make("rtspsink", group.name, group, port=group.number("rtsp-port", 8554), codec=codec)
+                # deepstream-app serves its RTSP sink at rtsp://host:port/ds-test; keep that address.
+                sink = self.make("rtspsink", group.name, group, port=group.number("rtsp-port", 8554), codec=codec,
+                                 mount="/ds-test")
                 self.pipeline.link(encoder, sink)
                 heads.append(encoder)
             else:

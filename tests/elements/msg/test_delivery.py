@@ -9,7 +9,7 @@ import uuid
 
 import numpy as np
 import pytest
-from test_brokers import MqttConsumer, _pipeline, check_received, redis_messages
+from test_brokers import MqttConsumer, _pipeline, amqp_messages, amqp_queue, check_received, redis_messages
 
 import vistream
 
@@ -114,3 +114,25 @@ def test_spool_bound_drops_the_oldest_and_counts_them(redis_server, tmp_path):
     again.run(timeout=30)
     received = [m for m, _ in redis_messages(redis_server.port, topic)]
     assert received == pipeline.sent[0][5:]  # the 10 newest, in order
+
+
+def test_amqp_broker_restarted_mid_run_loses_nothing(rabbitmq, tmp_path):
+    """RabbitMQ takes seconds to come back: a live pipeline keeps running and spooling meanwhile."""
+    topic = f"fault.{uuid.uuid4().hex[:6]}"
+    queue = amqp_queue(rabbitmq.port, topic)  # durable, so it outlives the restart
+    pipeline = _pipeline(f"msgbroker name=broker proto-lib=amqp conn-str=127.0.0.1;{rabbitmq.port} topic={topic} "
+                         f"spool-dir={tmp_path} retry-interval=0.1 max-retry-interval=0.5 flush-timeout=20",
+                         frames=-1, live=True, fps=20.0)
+    pipeline.start()
+    try:
+        time.sleep(1.0)
+        rabbitmq.stop()
+        time.sleep(0.5)
+        rabbitmq.start()
+        time.sleep(1.5)
+    finally:
+        broker = pipeline["broker"]
+        pipeline.stop(timeout=30)
+    counters = broker.counters()
+    assert counters["spooled"] > 0 and counters["failures"] > 0 and counters["pending"] == 0, counters
+    check_received(pipeline.sent, amqp_messages(rabbitmq.port, queue))

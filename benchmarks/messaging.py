@@ -62,10 +62,11 @@ def wait_port(port: int, timeout: float) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
-def start_brokers(folder: Path) -> tuple[dict[str, str], list[subprocess.Popen], dict[str, str]]:
+def start_brokers(folder: Path) -> tuple[dict[str, str], list[subprocess.Popen], dict[str, str], list[int]]:
     """conn-str per protocol, the processes to stop, and why any broker is missing."""
     conns: dict[str, str] = {}
     procs: list[subprocess.Popen] = []
+    epmd: list[int] = []
     missing: dict[str, str] = {}
 
     def spawn(name: str, command: list[str], port: int, env: dict[str, str] | None = None, timeout: float = 20) -> None:
@@ -92,8 +93,10 @@ def start_brokers(folder: Path) -> tuple[dict[str, str], list[subprocess.Popen],
         port = free_port()
         (folder / "rabbitmq.conf").write_text(f"listeners.tcp.default = 127.0.0.1:{port}\nloopback_users = none\n")
         (folder / "enabled_plugins").write_text("[].\n")
+        epmd_port = free_port()
+        epmd.append(epmd_port)
         env = {"RABBITMQ_NODENAME": f"bench{port}@localhost", "RABBITMQ_NODE_PORT": str(port),
-               "RABBITMQ_DIST_PORT": str(free_port()), "ERL_EPMD_PORT": str(free_port()),
+               "RABBITMQ_DIST_PORT": str(free_port()), "ERL_EPMD_PORT": str(epmd_port), "ERL_EPMD_ADDRESS": "127.0.0.1",
                "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"), "RABBITMQ_LOG_BASE": str(folder / "rlog"),
                "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
                "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"), "HOME": str(folder)}
@@ -114,10 +117,10 @@ def start_brokers(folder: Path) -> tuple[dict[str, str], list[subprocess.Popen],
     except ImportError:
         missing["kafka"] = "confluent-kafka not installed"
     conns["file"] = str(folder / "messages.jsonl")
-    return conns, procs, missing
+    return conns, procs, missing, epmd
 
 
-def stop_all(procs: list[subprocess.Popen]) -> None:
+def stop_all(procs: list[subprocess.Popen], epmd: list[int]) -> None:
     for proc in procs:
         if proc.stdin is not None:
             proc.stdin.close()
@@ -131,6 +134,12 @@ def stop_all(procs: list[subprocess.Popen]) -> None:
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+    for port in epmd:  # Erlang's port mapper, started for the RabbitMQ node only
+        for _ in range(100):
+            done = subprocess.run(["epmd", "-port", str(port), "-kill"], capture_output=True, text=True, timeout=10)
+            if "Killed" in done.stdout or "Cannot connect" in done.stdout + done.stderr:
+                break
+            time.sleep(0.1)  # "living nodes in database": the VM is still shutting down
 
 
 def sample_payload() -> bytes:
@@ -206,7 +215,7 @@ def main() -> None:
     args = parser.parse_args()
     load_before = os.getloadavg()  # the machine is shared: say how busy it was
     folder = Path(tempfile.mkdtemp(prefix="vistream-bench-msg-"))
-    conns, procs, missing = start_brokers(folder)
+    conns, procs, missing, epmd = start_brokers(folder)
     try:
         payload = sample_payload()
         adapters = {}
@@ -234,7 +243,7 @@ def main() -> None:
                            "fps_median": round(statistics.median(r["fps"] for r in results), 1)}
                     for name, results in runs.items()}
     finally:
-        stop_all(procs)
+        stop_all(procs, epmd)
         shutil.rmtree(folder, ignore_errors=True)
     report = {
         "benchmark": "messaging",

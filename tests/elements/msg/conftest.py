@@ -90,6 +90,18 @@ class BrokerServer:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(5)
+        # The group outlives its leader for a while (RabbitMQ's Erlang VM shuts down after its
+        # start script): wait until every process of it is gone.
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                break
+            if time.monotonic() > deadline:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                deadline = time.monotonic() + 5
+            time.sleep(0.05)
         self.proc = None
         # wait until the port is free again (restart binds it)
         deadline = time.monotonic() + 10
@@ -147,6 +159,7 @@ def rabbitmq(tmp_path_factory) -> Iterator[BrokerServer]:
     env = {
         "RABBITMQ_NODENAME": f"vistream{port}@localhost", "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
         "RABBITMQ_NODE_PORT": str(port), "RABBITMQ_DIST_PORT": str(dist_port), "ERL_EPMD_PORT": str(epmd_port),
+        "ERL_EPMD_ADDRESS": "127.0.0.1",
         "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"), "RABBITMQ_LOG_BASE": str(folder / "log"),
         "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
@@ -156,6 +169,7 @@ def rabbitmq(tmp_path_factory) -> Iterator[BrokerServer]:
     server.start()
     yield server
     server.stop()
+    # Erlang's port mapper daemon was started for this node only: end it too.
     subprocess.run(["epmd", "-port", str(epmd_port), "-kill"], capture_output=True, timeout=10,
                    env={**os.environ, "ERL_EPMD_PORT": str(epmd_port)})
 

@@ -78,12 +78,12 @@ def run_threads(count: int, work: Any, seconds: float) -> tuple[int, float, list
 
 
 # ---- decode ceilings ------------------------------------------------------------------------------------
-def nvdec_worker(clip: str) -> Any:
+def nvdec_worker(clip: str, threaded: bool = False) -> Any:
     from vistream.media.nvdec import NvdecReader
 
     def work(index: int, stop: threading.Event, counts: list[int]) -> None:
         while not stop.is_set():
-            reader = NvdecReader(clip, 0)
+            reader = NvdecReader(clip, 0, threaded=threaded)
             for _ in reader.frames():
                 counts[index] += 1
                 if stop.is_set():
@@ -117,10 +117,14 @@ def decode_ceilings(clip: str, nvdec_threads: int, cpu_streams: int, cpu_threads
     total, elapsed, _ = run_threads(nvdec_threads, nvdec_worker(clip), seconds)
     result["nvdec"] = {"decoders": nvdec_threads, "fps": round(total / elapsed, 1)}
     log("decode nvdec", result["nvdec"])
+    total, elapsed, _ = run_threads(nvdec_threads, nvdec_worker(clip, threaded=True), seconds)
+    result["nvdec_threaded"] = {"decoders": nvdec_threads, "fps": round(total / elapsed, 1),
+                                "note": "PyNvVideoCodec ThreadedDecoder: demux + decode in its own threads"}
+    log("decode nvdec threaded", result["nvdec_threaded"])
     total, elapsed, _ = run_threads(cpu_streams, cpu_worker(clip, cpu_threads), seconds)
     result["cpu"] = {"streams": cpu_streams, "threads_per_stream": cpu_threads, "fps": round(total / elapsed, 1)}
     log("decode cpu", result["cpu"])
-    nv, cpu = nvdec_worker(clip), cpu_worker(clip, cpu_threads)
+    nv, cpu = nvdec_worker(clip, threaded=True), cpu_worker(clip, cpu_threads)
 
     def both(index: int, stop: threading.Event, counts: list[int]) -> None:
         (nv if index < nvdec_threads else cpu)(index, stop, counts)

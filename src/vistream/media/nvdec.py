@@ -109,6 +109,7 @@ class NvdecReader:
         target: File path or URL (what FFmpeg opens).
         gpu_id: CUDA device of the decoder and of the output tensors.
         low_latency: Output each frame as soon as it is decoded (live streams).
+        threaded: Demux and decode in PyNvVideoCodec's own thread (files): no Python per packet.
 
     Example:
         >>> reader = NvdecReader("clip.mp4", gpu_id=0)  # doctest: +SKIP
@@ -116,11 +117,12 @@ class NvdecReader:
         torch.Size([1620, 1920])
     """
 
-    def __init__(self, target: str, gpu_id: int = 0, low_latency: bool = False) -> None:
+    def __init__(self, target: str, gpu_id: int = 0, low_latency: bool = False, threaded: bool = False) -> None:
         import PyNvVideoCodec as nvc
         import torch
 
         self.target = target
+        self._threaded = None
         self.gpu_id = gpu_id
         self.device = torch.device("cuda", gpu_id)
         self._stream = torch.cuda.Stream(device=self.device)
@@ -133,10 +135,16 @@ class NvdecReader:
             # torch's context and a stream of ours: the decoder's copies then never touch the legacy
             # default stream, which would serialise with (and break CUDA graph captures in) other threads
             context = primary_context(gpu_id)
-            try:
-                self._decoder = nvc.CreateDecoder(cudacontext=context, cudastream=self._stream.cuda_stream, **options)
-            except Exception:
-                self._decoder = nvc.CreateDecoder(**options)
+            if threaded and hasattr(nvc, "CreateThreadedDecoder"):
+                # demuxing and decoding in PyNvVideoCodec's own thread: no Python (and no GIL) per packet
+                self._threaded = nvc.CreateThreadedDecoder(target, 8, gpu_id, context, self._stream.cuda_stream, True,
+                                                           0, 0, 0, 4, nvc.OutputColorType.NATIVE, 0, False)
+                self._decoder = None
+            else:
+                try:
+                    self._decoder = nvc.CreateDecoder(cudacontext=context, cudastream=self._stream.cuda_stream, **options)
+                except Exception:
+                    self._decoder = nvc.CreateDecoder(**options)
         except Exception as exc:  # PyNvVideoCodec raises its own types for every failure
             raise SourceError(f"NVDEC cannot open '{target}': {exc}") from None
         self._nvc = nvc
@@ -146,10 +154,31 @@ class NvdecReader:
         rate = float(self._demuxer.FrameRate() or 0.0)
         self.fps = rate if rate > 0 else 30.0
 
+    def _threaded_frames(self) -> Iterator[DecodedFrame]:
+        import torch
+
+        index = 0
+        while True:
+            try:
+                batch = self._threaded.get_batch_frames(4)
+            except Exception as exc:
+                raise SourceError(f"NVDEC failed on '{self.target}': {exc}") from None
+            if not batch:
+                return
+            with torch.cuda.device(self.device), torch.cuda.stream(self._stream):
+                owned = [torch.from_dlpack(surface).clone() for surface in batch]
+            self._stream.synchronize()
+            for image in owned:
+                yield DecodedFrame(image, int(index * 1e9 / self.fps))
+                index += 1
+
     def frames(self) -> Iterator[DecodedFrame]:
         """Decode to the end; each frame's tensor is complete (its copy synchronised) when yielded."""
         import torch
 
+        if self._threaded is not None:
+            yield from self._threaded_frames()
+            return
         index = 0
         for packet in self._demuxer:
             if self._low_latency:
@@ -170,6 +199,9 @@ class NvdecReader:
                 index += 1
 
     def close(self) -> None:
+        if self._threaded is not None:
+            self._threaded.end()
+        self._threaded = None
         self._decoder = None
         self._demuxer = None
 

@@ -144,7 +144,8 @@ class UriSource(Source):
     # ---- opening ---------------------------------------------------------------------------------
     def _open(self, source: SourceURI) -> Any:
         if self.decoding_on == "nvdec":
-            return NvdecReader(source.target, self.gpu_id, low_latency=self.sync or source.is_live)
+            return NvdecReader(source.target, self.gpu_id, low_latency=self.sync or source.is_live,
+                               threaded=source.kind == "file" and not self.sync)
         import av
 
         options = dict(source.options)

@@ -96,6 +96,9 @@ class Infer(Element):
         try:
             self.settings = self.build_config()
             self.engine = InferEngine(self.settings)
+            prepare = getattr(self.engine.backend, "prepare", None)
+            if prepare is not None:  # CUDA graphs are captured now, before the sources start
+                prepare(self.engine.batch_size)
         except ConfigError as exc:
             raise ConfigError(f"element '{self.name}' (infer): {exc}") from None
         if self.settings.unsupported:

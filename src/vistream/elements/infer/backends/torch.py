@@ -297,14 +297,44 @@ class TorchBackend(Backend):
             return None
         return graph, static_input, static_outputs
 
+    def prepare(self, max_batch: int) -> None:
+        """Capture the graphs for batches of 1 and of up to ``max_batch`` now, at start-up.
+
+        Afterwards no graph is captured mid-stream (a capture fails when another thread touches the
+        legacy default stream, as some decoders do); batches are padded to the smallest captured size.
+        """
+        import torch
+
+        shape = tuple(self.inputs[0].shape[1:]) if self.inputs else ()
+        if not self.use_graphs or not shape or any(not isinstance(d, int) for d in shape):
+            return
+        like = torch.zeros((1, *shape), dtype=self.dtype, device=self.torch_device)
+        for size in sorted({1, bucket(max_batch)}):
+            if size not in self._graphs and size not in self._failed:
+                entry = self._capture(size, like)
+                if entry is not None:
+                    self._graphs[size] = entry
+        self._prepared = True
+
+    _prepared = False
+
+    def _graph_size(self, size: int) -> int | None:
+        """The captured (or, before :meth:`prepare`, to be captured) batch size a batch runs as."""
+        if self._prepared:
+            return min((s for s in self._graphs if s >= size), default=None)
+        padded = bucket(size)
+        if padded in self._failed or (padded not in self._graphs and len(self._graphs) >= self.max_graphs):
+            return None
+        return padded
+
     def infer(self, batch: Any) -> list[Any]:
         """Run the model on an NCHW batch; outputs in ``output_names`` order."""
         import torch
 
         tensor = self._prepare(batch)
         size = int(tensor.shape[0])
-        padded = bucket(size)
-        if self.use_graphs and padded not in self._failed and (padded in self._graphs or len(self._graphs) < self.max_graphs):
+        padded = self._graph_size(size) if self.use_graphs else None
+        if padded is not None:
             entry = self._graphs.get(padded) or self._capture(padded, tensor)
             if entry is not None:
                 self._graphs[padded] = entry

@@ -65,6 +65,6 @@ def test_zone_dwell_pipeline_file_builds(monkeypatch, tmp_path):
     monkeypatch.chdir(EXAMPLES.parent)
     pipeline = load_pipeline(EXAMPLES / "zone-dwell" / "pipeline.yaml")
     assert ("tracker.src", "analytics.sink") in pipeline.links()
-    assert pipeline["broker"].protocol == "" and pipeline["broker"].proto_lib == "file"
+    assert pipeline["broker"].proto_lib == "file"
     pipeline["analytics"].start()  # loads and checks examples/zone-dwell/analytics.yml
     assert [z.name for z in pipeline["analytics"].analytics_config.streams[-1].zones] == ["path", "lawn"]

@@ -179,7 +179,7 @@ def test_redis_every_message_consumed(redis_server, tmp_path, no_thread_leaks):
 def test_kafka_every_message_consumed(kafka_cluster, tmp_path):
     topic = f"vistream-{uuid.uuid4().hex[:6]}"
     host, port = kafka_cluster.split(":")
-    pipeline = _pipeline(f"msgbroker name=broker proto-lib=kafka conn-str={host};{port};{topic} spool-dir={tmp_path}")
+    pipeline = _pipeline(f"msgbroker name=broker protocol=kafka conn-str={host};{port};{topic} spool-dir={tmp_path}")
     _run(pipeline)
     total = sum(len(v) for v in pipeline.sent.values())
     check_received(pipeline.sent, kafka_messages(kafka_cluster, topic, total))
@@ -220,6 +220,7 @@ def test_deepstream_cfg_file_and_payload_reach_redis(redis_server, tmp_path):
     ("proto-lib=kafka conn-str=localhost;9092", "no topic"),
     ("proto-lib=mqtt", "set 'conn-str'"),
     ("conn-str=a;1", "set 'proto-lib'"),
+    ("protocol=mqtt proto-lib=kafka conn-str=a;1;t", "disagree"),
 ])
 def test_bad_configuration_fails_at_start(props, message, tmp_path):
     pipeline = vistream.parse_launch(f"testsrc num-buffers=1 ! msgconv ! msgbroker {props} spool-dir={tmp_path}")

@@ -35,7 +35,12 @@ from vistream.core.errors import ConfigError
 from vistream.core.properties import Property
 from vistream.core.registry import register_element
 from vistream.core.scheduler import ElementStats
-from vistream.elements.msg.adapters.base import make_adapter, protocol_from_proto_lib, read_broker_config
+from vistream.elements.msg.adapters.base import (
+    PROTOCOLS,
+    make_adapter,
+    protocol_from_proto_lib,
+    read_broker_config,
+)
 from vistream.elements.msg.courier import Courier
 from vistream.elements.msg.message import Message
 from vistream.elements.msg.spool import Spool
@@ -65,6 +70,7 @@ class MsgBroker(Sink):
     """Send msgconv payloads to Kafka, MQTT, Redis Streams, AMQP or a file; spool and retry while away."""
 
     proto_lib = Property(str, "", "kafka | mqtt | redis | amqp | file, or DeepStream's libnvds_<proto>_proto.so")
+    protocol = Property(str, "", "Same as proto-lib, by name only", choices=("", *PROTOCOLS))
     conn_str = Property(str, "", "host;port[;topic] (DeepStream style) or host:port; the path for 'file'")
     topic = Property(str, "", "Topic / stream / routing key (default: from conn-str or config)")
     config = Property(str, "", "DeepStream broker config file ([message-broker] group)")
@@ -79,7 +85,6 @@ class MsgBroker(Sink):
         super().__init__(name, **properties)
         self.courier: Courier | None = None
         self.stats = DeliveryStats(self)
-        self.protocol = ""
 
     # counters as plain attributes
     @property
@@ -106,9 +111,12 @@ class MsgBroker(Sink):
         return self.courier.counters()
 
     def start(self) -> None:
-        if not self.proto_lib:
+        if self.protocol and self.proto_lib and protocol_from_proto_lib(self.proto_lib) != self.protocol:
+            raise ConfigError(f"msgbroker '{self.name}': 'protocol' ({self.protocol}) and 'proto-lib' "
+                              f"({self.proto_lib}) disagree; set one of them")
+        if not self.proto_lib and not self.protocol:
             raise ConfigError(f"msgbroker '{self.name}': set 'proto-lib' (kafka, mqtt, redis, amqp or file)")
-        self.protocol = protocol_from_proto_lib(self.proto_lib)
+        self.protocol = self.protocol or protocol_from_proto_lib(self.proto_lib)
         options: dict[str, Any] = {}
         if self.config:
             if not Path(self.config).is_file():

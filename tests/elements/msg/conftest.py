@@ -184,8 +184,9 @@ sys.stdin.read()  # the cluster lives until the test closes our stdin
 
 
 @pytest.fixture(scope="session")
-def kafka_cluster() -> Iterator[str]:
-    """Bootstrap address of a mock Kafka cluster (confluent-kafka's bundled librdkafka) in a helper process."""
+def kafka_helper() -> Iterator[tuple[str, subprocess.Popen]]:
+    """(bootstrap address, helper process) of a mock Kafka cluster (confluent-kafka's bundled
+    librdkafka); SIGSTOP / SIGCONT on the process freezes and resumes the broker."""
     try:
         import confluent_kafka  # noqa: F401
     except ImportError:
@@ -195,9 +196,16 @@ def kafka_cluster() -> Iterator[str]:
     assert proc.stdout is not None and proc.stdin is not None
     line = proc.stdout.readline().strip()
     assert line, "the mock Kafka cluster did not start"
-    yield line
+    yield line, proc
+    os.kill(proc.pid, signal.SIGCONT)
     proc.stdin.close()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(kafka_helper) -> str:
+    """Bootstrap address of the mock Kafka cluster."""
+    return kafka_helper[0]

@@ -112,13 +112,15 @@ def kafka_messages(bootstrap: str, topic: str, count: int, timeout: float = 20) 
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
     out: list[tuple[str, int]] = []
+    unique: set[str] = set()
     deadline = time.monotonic() + timeout
-    while len(out) < count and time.monotonic() < deadline:
+    while len(unique) < count and time.monotonic() < deadline:  # duplicates may come on top
         message = consumer.poll(0.2)
         if message is None or message.error():
             continue
         headers = dict(message.headers())
         out.append((headers["message-id"].decode(), int(message.key())))
+        unique.add(out[-1][0])
     consumer.close()
     return out
 

@@ -9,7 +9,15 @@ import uuid
 
 import numpy as np
 import pytest
-from test_brokers import MqttConsumer, _pipeline, amqp_messages, amqp_queue, check_received, redis_messages
+from test_brokers import (
+    MqttConsumer,
+    _pipeline,
+    amqp_messages,
+    amqp_queue,
+    check_received,
+    kafka_messages,
+    redis_messages,
+)
 
 import vistream
 
@@ -136,3 +144,33 @@ def test_amqp_broker_restarted_mid_run_loses_nothing(rabbitmq, tmp_path):
     counters = broker.counters()
     assert counters["spooled"] > 0 and counters["failures"] > 0 and counters["pending"] == 0, counters
     check_received(pipeline.sent, amqp_messages(rabbitmq.port, queue))
+
+
+def test_kafka_broker_frozen_mid_run_loses_nothing(kafka_helper, tmp_path):
+    """The mock Kafka cluster is frozen (SIGSTOP) for a while: sends time out, messages are spooled and
+    delivered after it resumes; the consumer de-duplicates by the message-id header."""
+    import os
+    import signal
+
+    bootstrap, helper = kafka_helper
+    host, port = bootstrap.split(":")
+    topic = f"fault-{uuid.uuid4().hex[:6]}"
+    cfg = tmp_path / "cfg_kafka.txt"
+    cfg.write_text('[message-broker]\nproto-cfg = "message.timeout.ms=1500;socket.timeout.ms=1000"\n')
+    pipeline = _pipeline(f"msgbroker name=broker proto-lib=kafka conn-str={host};{port};{topic} config={cfg} "
+                         f"spool-dir={tmp_path} retry-interval=0.1 max-retry-interval=0.5 flush-timeout=20",
+                         frames=120, live=True, fps=40.0)
+    pipeline.start()
+    try:
+        time.sleep(1.0)
+        os.kill(helper.pid, signal.SIGSTOP)
+        time.sleep(2.5)
+    finally:
+        os.kill(helper.pid, signal.SIGCONT)
+    assert pipeline.wait(timeout=30)
+    broker = pipeline["broker"]
+    pipeline.stop(timeout=30)
+    counters = broker.counters()
+    assert counters["spooled"] > 0 and counters["failures"] > 0 and counters["pending"] == 0, counters
+    total = sum(len(v) for v in pipeline.sent.values())
+    check_received(pipeline.sent, kafka_messages(bootstrap, topic, total, timeout=20))

@@ -336,10 +336,15 @@ def main() -> int:
     parser.add_argument("--realtime-fps", type=float, default=29.5)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--switch-interval", type=float, default=0.0002,
+                        help="sys.setswitchinterval: how soon a thread waiting for the GIL gets it (Python's default 0.005)")
     parser.add_argument("--device", default="cuda", help="infer device (cpu: a smoke test of the pipeline only)")
     parser.add_argument("--out", default="", help="also write the JSON here")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
+    # Source threads are many and busy; the infer thread gives the GIL up at every device sync and
+    # would otherwise wait a whole 5 ms interval to get it back, several times per batch.
+    sys.setswitchinterval(args.switch_interval)
     import torch
 
     work = Path(tempfile.mkdtemp(prefix="density-"))

@@ -166,6 +166,11 @@ def preprocess_batch(
     if not images:
         raise ValueError("preprocess_batch needs at least one image")
     images = [torch.from_numpy(image) if not isinstance(image, torch.Tensor) else image for image in images]
+    devices = {image.device for image in images}
+    if len(devices) > 1:  # frames decoded on several GPUs: pre-process each group where it lies
+        return _per_device(images, width, height, dict(net_scale_factor=net_scale_factor, offsets=offsets,
+                           color_format=color_format, maintain_aspect_ratio=maintain_aspect_ratio,
+                           symmetric_padding=symmetric_padding, interpolation=interpolation, dtype=dtype), rois)
     device = images[0].device
     out_dtype = torch.float16 if dtype == "float16" else torch.float32
     # fp16 arithmetic on the GPU (exact enough for 8-bit pixels); float32 on the CPU
@@ -225,6 +230,23 @@ def preprocess_batch(
                                                    float(x0), float(y0), frame_w, frame_h)
     transforms = [transforms_by_index[i] for i in range(count)]
     return out, transforms
+
+
+def _per_device(images: Sequence[Any], width: int, height: int, options: dict, rois: Any) -> tuple[Any, list[Transform]]:
+    """Pre-process the frames of each device separately; the small results meet on the first frame's device."""
+    import torch
+
+    groups: dict[Any, list[int]] = {}
+    for index, image in enumerate(images):
+        groups.setdefault(image.device, []).append(index)
+    target = images[0].device
+    parts, transforms = [None] * len(images), [None] * len(images)
+    for indices in groups.values():
+        batch, group_transforms = preprocess_batch([images[i] for i in indices], width, height,
+                                                   rois=[rois[i] for i in indices] if rois is not None else None, **options)
+        for position, index in enumerate(indices):
+            parts[index], transforms[index] = batch[position].to(target), group_transforms[position]
+    return torch.stack(parts), transforms  # type: ignore[arg-type]
 
 
 def rgb_to_nv12(rgb: Any) -> Any:

@@ -106,7 +106,7 @@ def cpu_fallback_drawer(image: Any, objects: Objects, displays: Sequence[Display
                         trails: Sequence[tuple[int, np.ndarray]] = ()) -> Any:
     """Draw on a host copy of a CUDA RGB tensor (HxWx3 or 3xHxW) and copy it back.
 
-    Used until a GPU drawer (``vistream.accel.draw_cuda.draw_frame``) is installed.
+    Used when the GPU drawer (``vistream.accel.cuda_draw.draw_frame``) cannot be imported.
     """
     import torch
 
@@ -122,10 +122,10 @@ def drawer_for(memory: str) -> Drawer:
     """The drawing function for frames in ``memory``: CPU OpenCV, or the GPU one when installed."""
     if memory == "cuda":
         try:
-            from vistream.accel import draw_cuda  # type: ignore[attr-defined]
+            from vistream.accel import cuda_draw
         except ImportError:
             return cpu_fallback_drawer
-        return draw_cuda.draw_frame
+        return cuda_draw.draw_frame
     return draw_frame
 
 

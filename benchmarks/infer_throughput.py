@@ -5,9 +5,11 @@ the same frames: the bare session is fed the very batches the pipeline makes (de
 pre-processed beforehand, outside its timer), so its time is the model alone. The pipeline's time
 covers everything: decoding, batching, pre-processing, inference, parsing, NMS and metadata.
 Start-up (model load, dry run) is outside both timers. Both sessions use the backend's options
-(intra-op threads, no spinning). The two sides alternate and the best run of each is kept.
+(intra-op threads, no spinning). The two sides alternate; ``ratio`` compares the best run of
+each, ``paired_ratios`` each pipeline run with the bare run just before it (the machine's load from
+other processes shows as spread there).
 
-Usage: python benchmarks/infer_throughput.py [--streams 4] [--frames 40] [--repeats 2]
+Usage: python benchmarks/infer_throughput.py [--streams 4] [--frames 30] [--repeats 4]
 Prints JSON and writes benchmarks/results/infer_throughput-cpu.json.
 """
 
@@ -78,21 +80,20 @@ def pipeline_run(paths: list[Path], frames: int, batch_size: int, config: Path, 
             "infer_mean_ms_per_batch": round(stats["elements"]["infer"]["mean_ms"], 1)}
 
 
-def interleaved(repeats: int, *args) -> tuple[dict, dict]:
-    """Alternate the two sides (so load from other processes hits both alike); best run of each."""
+def interleaved(repeats: int, *args) -> tuple[list[dict], list[dict]]:
+    """Alternate the two sides, so that load from other processes hits both alike."""
     bare_runs, pipeline_runs = [], []
     for _ in range(repeats):
         bare_runs.append(bare_session(*args))
         pipeline_runs.append(pipeline_run(*args))
-    best = lambda runs: max(runs, key=lambda run: run["fps"])  # noqa: E731
-    return best(bare_runs), best(pipeline_runs)
+    return bare_runs, pipeline_runs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=4, help="sources (bikes.mp4 and vtest.avi in turn)")
-    parser.add_argument("--frames", type=int, default=40, help="frames per stream")
-    parser.add_argument("--repeats", type=int, default=2, help="runs per side; the best is kept")
+    parser.add_argument("--frames", type=int, default=30, help="frames per stream")
+    parser.add_argument("--repeats", type=int, default=4, help="alternating runs per side")
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: every usable core)")
     parser.add_argument("--output", default=None, help="JSON results file (default: benchmarks/results/...)")
     args = parser.parse_args()
@@ -102,7 +103,10 @@ def main() -> None:
     config = MODELS["yolov3-tiny"].config_path()
     threads = args.threads or default_threads()
     batch_size = args.streams
-    bare, ours = interleaved(args.repeats, paths, args.frames, batch_size, config, threads)
+    bare_runs, pipeline_runs = interleaved(args.repeats, paths, args.frames, batch_size, config, threads)
+    bare = max(bare_runs, key=lambda run: run["fps"])
+    ours = max(pipeline_runs, key=lambda run: run["fps"])
+    paired = sorted(p["fps"] / b["fps"] for b, p in zip(bare_runs, pipeline_runs, strict=True))
     report = {
         "benchmark": "infer_throughput",
         "machine": f"{platform.node()} ({os.cpu_count()} CPUs, {platform.machine()})",
@@ -115,6 +119,9 @@ def main() -> None:
         "bare_onnxruntime_session": bare,
         "pipeline": ours,
         "ratio": round(ours["fps"] / bare["fps"], 3),
+        "paired_ratios": [round(r, 3) for r in paired],
+        "median_paired_ratio": round(paired[len(paired) // 2], 3),
+        "all_fps": {"bare": [r["fps"] for r in bare_runs], "pipeline": [r["fps"] for r in pipeline_runs]},
         "expected": "ratio >= 0.9 on CPU",
     }
     text = json.dumps(report, indent=2)

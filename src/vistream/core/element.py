@@ -144,6 +144,8 @@ class Element:
     pad_templates: ClassVar[tuple[PadTemplate, ...]] = (ANY_SINK, ANY_SRC)
     #: items an element may have waiting per sink pad before its producers block
     queue_capacity: ClassVar[int] = 4
+    #: elements that count frames per source rank above 0; ``Pipeline.stats`` reports the highest
+    stream_stats_rank: ClassVar[int] = 0
     _name_counters: ClassVar[dict[str, itertools.count]] = {}
     _name_lock: ClassVar[threading.Lock] = threading.Lock()
 
@@ -393,6 +395,7 @@ class Sink(Element):
     end-to-end latency."""
 
     pad_templates = (ANY_SINK,)
+    stream_stats_rank = 1
 
     def process(self, batch: Batch) -> None:
         for frame in batch.frames:

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from vistream.core.element import Element, Pad, PadDirection, Source
+from vistream.core.element import Element, Pad, PadDirection, Sink, Source
 from vistream.core.errors import LinkError, PipelineError
 from vistream.core.events import EOS, Event, Message, MessageType, StreamAdded
 from vistream.core.registry import Registry, default_registry
@@ -388,10 +388,15 @@ class Pipeline:
 
     # ---- statistics ------------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
-        """Per-element processing time, queue depth and drops; per-stream FPS and latency at sinks."""
+        """Per-element processing time, queue depth and drops; per-stream frames and FPS; end-to-end
+        latency at the sinks.
+
+        Per-stream figures come from the elements that rank highest in ``stream_stats_rank``:
+        the muxer (exact per-source input, even when a tiler merges the streams later), else the sinks.
+        """
         elements = {}
-        streams: dict[int, dict[str, float]] = {}
-        latency: dict[str, Any] = {}
+        reporters: dict[int, list[Element]] = {}
+        latency: dict[str, Any] = {"count": 0}
         for name, element in list(self.elements.items()):
             runner = self._runners.get(name)
             entry = element.stats.summary()
@@ -399,16 +404,20 @@ class Pipeline:
                 entry["queue_depth"] = runner.queue.depth()
                 entry["dropped"] = runner.queue.dropped
             elements[name] = entry
-            if element.stream_stats.frames:
-                for sid, values in element.stream_stats.summary().items():
-                    streams.setdefault(sid, values)
-                latency.setdefault("end_to_end", element.stream_stats.latency_summary())
+            if element.stream_stats.frames and element.stream_stats_rank > 0:
+                reporters.setdefault(element.stream_stats_rank, []).append(element)
+            if isinstance(element, Sink) and element.stream_stats.frames and not latency["count"]:
+                latency = element.stream_stats.latency_summary()
+        streams: dict[int, dict[str, float]] = {}
+        for element in reporters[max(reporters)] if reporters else []:
+            for sid, values in element.stream_stats.summary().items():
+                streams.setdefault(sid, values)
         return {
             "state": self.state,
             "uptime_s": round(time.monotonic() - self._started_at, 3) if self._started_at else 0.0,
             "elements": elements,
-            "streams": streams,
-            "latency": latency.get("end_to_end", {"count": 0}),
+            "streams": dict(sorted(streams.items())),
+            "latency": latency,
         }
 
 

@@ -44,6 +44,11 @@ class Registry:
         self._builtins = builtins
         self._loaded = not builtins
         self._lock = threading.RLock()
+        #: module -> error, for built-in modules that failed to import
+        self.load_errors: dict[str, str] = {}
+
+    def _walk_error(self, name: str) -> None:
+        self.load_errors[name] = "package failed to import"
 
     def register(self, factory_name: str) -> Callable[[E], E]:
         """Class decorator registering an element under ``factory_name``."""
@@ -67,8 +72,12 @@ class Registry:
             self._loaded = True
             for package_name in BUILTIN_PACKAGES:
                 package = importlib.import_module(package_name)
-                for info in pkgutil.walk_packages(package.__path__, package_name + "."):
-                    importlib.import_module(info.name)
+                for info in pkgutil.walk_packages(package.__path__, package_name + ".", onerror=self._walk_error):
+                    try:
+                        importlib.import_module(info.name)
+                    except Exception as exc:  # one broken module must not hide every other element
+                        self.load_errors[info.name] = f"{type(exc).__name__}: {exc}"
+                        log.warning("element module %s failed to import: %s", info.name, exc)
             for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
                 try:
                     loaded = entry_point.load()
@@ -84,6 +93,9 @@ class Registry:
         if cls is None:
             close = [n for n in self.names() if factory_name in n or n in factory_name]
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            if self.load_errors:
+                broken = "; ".join(f"{module}: {error}" for module, error in self.load_errors.items())
+                hint += f"; some element modules failed to import ({broken})"
             raise ElementNotFoundError(
                 f"no element named '{factory_name}'{hint}; available: {', '.join(self.names())}"
             )

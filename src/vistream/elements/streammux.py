@@ -64,6 +64,7 @@ class StreamMux(Element):
 
     pad_templates = (PadTemplate("sink_%u", PadDirection.SINK, PadPresence.REQUEST, ("any",)), ANY_SRC)
     queue_capacity = 4
+    stream_stats_rank = 2  # per-source counts at the muxer stay exact when a tiler merges streams
 
     batch_size = Property(int, 0, "Frames per batch (0: the number of linked sources)", minimum=0)
     batched_push_timeout = Property(int, -1, "Microseconds to wait for a full batch after its first frame "
@@ -118,6 +119,7 @@ class StreamMux(Element):
 
     def accept(self, frame: Frame, source_id: int) -> None:
         frame.meta.source_id = source_id
+        self.stream_stats.record(source_id, frame.ingest_ns)
         self._active.add(source_id)
         if frame.fps:
             self._fps[source_id] = frame.fps

@@ -76,3 +76,12 @@ def test_serve_refuses_a_pipeline_without_streammux(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "needs exactly one streammux" in result.stderr
+
+
+def test_local_files_need_a_media_root(tmp_path: Path) -> None:
+    spec = tmp_path / "service.yaml"
+    spec.write_text(PIPELINE)
+    result = subprocess.run([sys.executable, "-m", "vistream.cli", "serve", str(spec), "--allow-local-files",
+                             "--port", str(free_port())], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--allow-local-files needs at least one --media-root DIR" in result.stderr

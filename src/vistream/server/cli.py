@@ -30,9 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"URI scheme streams may use (repeatable; default {', '.join(DEFAULT_SCHEMES)}; "
                              "'file' for local files, 'lavfi' for FFmpeg test sources)")
     parser.add_argument("--allow-local-files", action="store_true",
-                        help="let the API add local files (adds the 'file' scheme); restrict with --media-root")
+                        help="let the API add local files (adds the 'file' scheme) inside the --media-root folders")
     parser.add_argument("--media-root", action="append", default=[], metavar="DIR",
-                        help="folder local files must be inside (repeatable)")
+                        help="folder local files must be inside (repeatable; required with --allow-local-files)")
     parser.add_argument("--preview-fps", type=float, default=5.0, help="JPEG previews per second per stream")
     parser.add_argument("--source-factory", default="urisrc", help="element created for added streams")
 
@@ -43,6 +43,10 @@ def main(args: argparse.Namespace) -> int:
     from vistream.server.service import StreamService
     from vistream.server.uris import UriPolicy
 
+    if args.allow_local_files and not args.media_root:
+        from vistream.core.errors import ConfigError
+
+        raise ConfigError("--allow-local-files needs at least one --media-root DIR: the folders the API may read from")
     schemes = tuple(args.allow_scheme or DEFAULT_SCHEMES)
     if args.allow_local_files and "file" not in schemes:
         schemes += ("file",)

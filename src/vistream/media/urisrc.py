@@ -145,7 +145,7 @@ class UriSource(Source):
     def _open(self, source: SourceURI) -> Any:
         if self.decoding_on == "nvdec":
             return NvdecReader(source.target, self.gpu_id, low_latency=self.sync or source.is_live,
-                               threaded=source.kind == "file" and not self.sync)
+                               threaded=source.kind == "file")
         import av
 
         options = dict(source.options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -88,3 +89,33 @@ def test_msgbroker_counters_reach_metrics(serve, tmp_path: Path, wait_until) -> 
     delivered = metrics[("vistream_element_messages_total", (("element", "broker"), ("kind", "delivered")))]
     assert delivered == len(sent.read_text().splitlines()) == broker.counters()["delivered"]
     assert metrics[("vistream_element_messages_total", (("element", "broker"), ("kind", "spooled")))] == 0
+
+
+def test_reconnects_of_a_live_camera_reach_metrics(serve, wait_until) -> None:
+    from tests.media.rtsp_publisher import Publisher, free_port
+
+    server, client = serve("streammux name=mux live-source=true ! fakesink name=sink",
+                           policy=UriPolicy(schemes=("rtsp",)))
+    url = f"rtsp://127.0.0.1:{free_port()}/gate"
+    assert client.post("/api/streams", json={"name": "gate", "uri": url, "properties": {
+        "rtsp-listen": True, "reconnect-interval": 0.1}}).status_code == 201
+    for _ in range(2):  # the camera streams, hangs up, and calls again
+        for _attempt in range(100):  # PyAV connects at the first packet: retry until the source listens
+            publisher = Publisher(url, frames=30, fps=30)
+            publisher.start()
+            publisher.join(40)
+            if publisher.sent or not isinstance(publisher.error, ConnectionRefusedError):
+                break
+            time.sleep(0.1)
+        assert publisher.error is None and publisher.sent == 30
+    def settled() -> dict | None:
+        stream = client.get("/api/streams/gate").json()
+        decoded_all = stream["frames_produced"] == 2 * 30  # both calls, decoder flushed
+        return stream if stream["reconnects"] == 1 and decoded_all and stream["frames"] == 60 else None
+
+    stream = wait_until(settled, 10, what="the reconnect, and every frame delivered")
+    metrics = _samples(client.get("/metrics").text)
+    labels = (("source_id", "0"), ("stream", "gate"))
+    assert metrics[("vistream_stream_reconnects_total", labels)] == 1
+    assert metrics[("vistream_stream_frames_total", labels)] == stream["frames"] == 60
+    assert metrics[("vistream_stream_frames_produced_total", labels)] == stream["frames_produced"]

@@ -61,6 +61,7 @@ class UriSource(Source):
     decoding_on = "cpu"
     host_to_device = 0
     _memory: str | None = None
+    _pace_origin: float | None = None
 
     def __init__(self, name: str | None = None, **properties: Any) -> None:
         self.reconnects = 0
@@ -320,13 +321,16 @@ class UriSource(Source):
     def _decode_nvdec(self, reader: NvdecReader, pts_offset: int, first_frame_num: int) -> Iterator[Frame]:
         self._fps = reader.fps
         interval = max(self.drop_frame_interval, 1)
-        started = time.monotonic()
+        # One clock for the whole stream: the time spent re-opening a looped file is caught up,
+        # not lost (a camera does not pause while a decoder restarts).
+        if first_frame_num == 0 or self._pace_origin is None:
+            self._pace_origin = time.monotonic() - pts_offset / 1e9
         frame_num = first_frame_num
         for index, decoded in enumerate(reader.frames()):
             if index % interval:
                 continue
             if self.sync:
-                delay = started + decoded.pts_ns / 1e9 - time.monotonic()
+                delay = self._pace_origin + (pts_offset + decoded.pts_ns) / 1e9 - time.monotonic()
                 if delay > 0 and self.wait(delay):
                     return
             if self.should_stop:

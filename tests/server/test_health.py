@@ -25,7 +25,7 @@ def test_stalled_live_source_turns_health_red_and_recovers(serve, publisher, wai
     response = wait_until(lambda: (r := client.get("/health")).status_code == 503 and r, 10, interval=0.05,
                           what="/health to turn red")
     elapsed = time.monotonic() - stalled_at
-    assert STALL_TIMEOUT <= elapsed + 0.1 and elapsed < STALL_TIMEOUT + 1.5, elapsed
+    assert STALL_TIMEOUT <= elapsed + 0.1 and elapsed < STALL_TIMEOUT + 2.0, elapsed
     body = response.json()
     assert body["status"] == "unhealthy" and body["stalled_streams"] == ["camera"]
     assert "stream 'camera' sent no frame for" in body["reasons"][0]

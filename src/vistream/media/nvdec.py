@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,10 @@ NVDEC_KINDS = ("file", "rtsp", "http", "network")
 
 def nvdec_usable(gpu_id: int = 0) -> tuple[bool, str]:
     """Whether NVDEC can be used on ``gpu_id``; when not, the reason (for logs and errors)."""
+    # Look before importing: on CPU-only installs this keeps decoder=auto from importing torch
+    # (seconds and hundreds of MB) just to learn that NVDEC is absent.
+    if importlib.util.find_spec("PyNvVideoCodec") is None:
+        return False, "PyNvVideoCodec is not installed (pip install 'vistream[cuda]')"
     try:
         import torch
     except ImportError:

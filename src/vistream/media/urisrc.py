@@ -93,8 +93,9 @@ class UriSource(Source):
             elif self.decoder == "nvdec":
                 self._memory = "cuda"
             else:
-                usable, reason = nvdec_usable(self.gpu_id)
-                if usable and not self._downstream_takes_cuda():
+                if self._downstream_takes_cuda():
+                    usable, reason = nvdec_usable(self.gpu_id)
+                else:
                     usable, reason = False, "the elements downstream take CPU frames only"
                 self._memory = "cuda" if usable else "cpu"
                 self._cpu_reason = reason

@@ -170,3 +170,14 @@ def test_classifier_labels_and_outputs_must_fit_the_model(mobilenet_files, tmp_p
     infer.start()
     assert infer.engine.info.output_names == ["logits"] and len(infer.engine.labels) == 1000
     infer.stop()
+
+
+def test_config_may_name_a_zoo_model(bikes):
+    """`infer config=yolov3-tiny` uses the zoo's ready-made config."""
+    import vistream
+
+    pipeline = vistream.parse_launch(
+        f"urisrc uri={bikes} num-buffers=40 ! mux.sink_0 streammux name=mux ! infer config=yolov3-tiny ! appsink name=out")
+    pipeline.run(timeout=120)
+    assert not pipeline.bus.errors
+    assert sum(len(f.meta.objects) for f in pipeline["out"].frames()) > 0

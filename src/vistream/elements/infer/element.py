@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,8 @@ class Infer(Element):
     description = "Primary detector or secondary classifier (nvinfer): ONNX Runtime on CPU, PyTorch on CUDA"
     pad_templates = (ANY_SINK, ANY_SRC)
 
-    config = Property(str, None, "Config file: YAML or DeepStream nvinfer INI (alias of config-file-path)")
+    config = Property(str, None, "Config file (YAML or DeepStream nvinfer INI), or a model-zoo name such as "
+                      "yolov3-tiny for its ready-made config (alias of config-file-path)")
     config_file_path = Property(str, None, "Config file (nvinfer's name for 'config')")
     model = Property(str, None, "Model-zoo name or .onnx path (overrides the config)")
     batch_size = Property(int, None, "Frames (or objects) per inference batch", minimum=1)
@@ -83,6 +85,11 @@ class Infer(Element):
     def build_config(self) -> InferConfig:
         """The config file with this element's explicitly set properties applied on top."""
         path = self.config or self.config_file_path
+        if path and not Path(path).exists():
+            from vistream.models.zoo import MODELS
+
+            if path in MODELS:  # `infer config=yolov3-tiny`: the zoo's ready-made config
+                path = str(MODELS[path].config_path())
         config = load_config(path) if path else config_from_mapping({}, f"element '{self.name}'")
         for attr, key in OVERRIDES.items():
             value = getattr(self, attr)

@@ -69,7 +69,7 @@ def test_push_timeout_sends_partial_batches_for_slow_live_sources():
     pipeline.run(timeout=20)
     sizes = [len(b) for b in pipeline["out"].batches]
     assert sum(sizes) == 13
-    assert max(sizes) <= 2  # never waited for a full batch of 8
+    assert max(sizes) < 8 and len(sizes) >= 5  # pushed on the timeout, never waited for a full batch of 8
 
 
 def test_auto_batch_size_is_the_number_of_sources():

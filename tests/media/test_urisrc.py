@@ -106,16 +106,21 @@ def test_rtsp_publisher_disconnects_and_comes_back():
         first.start()
         first.join(40)
         assert first.error is None and first.sent == 45
-        time.sleep(0.5)
-        before = sum(1 for f in pipeline["out"].frames() if f.source_id == 0)
+        def received() -> int:
+            return sum(1 for f in pipeline["out"].frames() if f.source_id == 0)
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and received() < 44:
+            time.sleep(0.1)
+        before = received()
         second = Publisher(url, frames=45)
         second.start()
         second.join(40)
         assert second.error is None and second.sent == 45
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and sum(1 for f in pipeline["out"].frames() if f.source_id == 0) < before + 40:
+        while time.monotonic() < deadline and received() < before + 40:
             time.sleep(0.1)
-        after = sum(1 for f in pipeline["out"].frames() if f.source_id == 0)
+        after = received()
         other = sum(1 for f in pipeline["out"].frames() if f.source_id == 1)
     finally:
         pipeline.stop()

@@ -261,12 +261,18 @@ def run_processes(args: argparse.Namespace, config_path: str, streams: int, sync
                "--labels", "-", "--worker-config", config_path, "--seconds", str(seconds), "--warmup", str(args.warmup + 5),
                "--batch", str(args.batch), "--cpu-threads", str(args.cpu_threads), "--tracker", args.tracker,
                "--nvdec-sessions", str(max(1, args.nvdec_sessions // args.processes))] + (["--worker-sync"] if sync else [])
-    workers = [subprocess.Popen([*command, "--worker-streams", str(n)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    workers = [subprocess.Popen([*command, "--worker-streams", str(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True) for n in shares if n]
     parts = []
-    for worker in workers:
-        out, _ = worker.communicate(timeout=300)
-        parts.append(json.loads(out.strip().splitlines()[-1]))
+    for worker, share in zip(workers, [n for n in shares if n], strict=True):
+        out, err = worker.communicate(timeout=300)
+        lines = out.strip().splitlines()
+        try:
+            parts.append(json.loads(lines[-1]))
+        except (IndexError, ValueError):  # a worker that died counts as streams at 0 fps, with its reason
+            reason = (err.strip().splitlines() or ["no output"])[-1]
+            parts.append({"fps": 0.0, "min_stream_fps": 0.0, "nvdec_streams": 0, "cpu_streams": 0,
+                          "host_to_device_copies": 0, "errors": [f"worker ({share} streams) failed: {reason}"]})
     result = {
         "streams": streams, "processes": len(parts), "fps": round(sum(p["fps"] for p in parts), 1),
         "min_stream_fps": min(p["min_stream_fps"] for p in parts),

@@ -181,3 +181,30 @@ def test_removing_a_source_that_already_ended_is_safe():
     pipeline.stop()
     assert frames_by_source(pipeline["out"])[1] == list(range(200))
     assert "short" not in pipeline
+
+
+def test_errors_on_the_bus_do_not_keep_failed_batches_alive():
+    import gc
+    import weakref
+
+    alive: list[weakref.ref] = []
+
+    @vistream.element("fails-always")
+    def fails_always(batch):
+        alive.append(weakref.ref(batch.frames[0].image))
+        raise RuntimeError("model exploded")
+
+    class Image:
+        """Stands for a frame buffer (numpy arrays cannot be weakly referenced)."""
+
+    pipeline = vistream.parse_launch("testsrc name=src num-buffers=5 width=32 height=32 ! fails-always ! fakesink")
+
+    def wrap(batch):
+        batch.frames[0].image = Image()
+
+    pipeline["src"].src.add_probe(wrap)
+    pipeline.run(timeout=10)
+    gc.collect()
+    errors = pipeline.bus.errors
+    assert len(errors) == 5 and "model exploded" in errors[0].data["traceback"]
+    assert all(ref() is None for ref in alive)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import enum
 import itertools
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -47,6 +48,15 @@ class _Drop:
 
 DROP = _Drop()
 Probe = Callable[[Batch], Any]
+
+
+def _drop_tracebacks(error: BaseException) -> None:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
 
 
 class PadDirection(enum.Enum):
@@ -347,7 +357,15 @@ class Element:
     # ---- bus ---------------------------------------------------------------------------------
     def post(self, kind: MessageType, text: str, source_id: int | None = None,
              error: BaseException | None = None, **data: Any) -> None:
-        """Post a message on the pipeline's bus."""
+        """Post a message on the pipeline's bus.
+
+        An error's traceback is kept as text in ``data["traceback"]`` and dropped from the
+        exception: its frames would otherwise keep the failed batch (and its GPU memory) alive for
+        as long as the bus remembers the message.
+        """
+        if error is not None:
+            data.setdefault("traceback", "".join(traceback.format_exception(error)))
+            _drop_tracebacks(error)
         if self.pipeline is not None:
             self.pipeline.bus.post(Message(kind, self.name, text, source_id, error, data))
 

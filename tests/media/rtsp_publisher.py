@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -61,3 +63,41 @@ class Publisher(threading.Thread):
             self.error = exc
         finally:
             output.close()
+
+
+class PublisherProcess:
+    """The publisher in its own process, like a real camera (and free of the test's GIL).
+
+    Example (not run here):
+        publisher = PublisherProcess(url, frames=45).start(); publisher.join(40); publisher.returncode
+    """
+
+    def __init__(self, url: str, frames: int, fps: float = 30.0) -> None:
+        self.args = [url, str(frames), str(fps)]
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> PublisherProcess:
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.media.rtsp_publisher", *self.args],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return self
+
+    def join(self, timeout: float) -> tuple[int, str]:
+        """Wait; returns (frames sent, error text)."""
+        assert self.process is not None
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+            return 0, f"publisher did not finish within {timeout}s: {err[-500:]}"
+        sent = int(out.strip() or 0) if out.strip().isdigit() else 0
+        return sent, err.strip()[-500:] if self.process.returncode else ""
+
+
+if __name__ == "__main__":
+    publisher = Publisher(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))
+    publisher.run()
+    if publisher.error is not None:
+        print(repr(publisher.error), file=sys.stderr)
+        sys.exit(1)
+    print(publisher.sent)

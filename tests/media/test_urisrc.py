@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import vistream
-from tests.media.rtsp_publisher import Publisher, free_port
+from tests.media.rtsp_publisher import PublisherProcess, free_port
 from vistream.core.errors import SourceError
 from vistream.media.uri import parse_uri
 
@@ -102,10 +102,9 @@ def test_rtsp_publisher_disconnects_and_comes_back():
         "streammux name=mux live-source=true ! appsink name=out keep=-1")
     pipeline.start()
     try:
-        first = Publisher(url, frames=45)
-        first.start()
-        first.join(40)
-        assert first.error is None and first.sent == 45
+        sent, error = PublisherProcess(url, frames=45).start().join(60)
+        assert (sent, error) == (45, "")
+
         def received() -> int:
             return sum(1 for f in pipeline["out"].frames() if f.source_id == 0)
 
@@ -113,10 +112,8 @@ def test_rtsp_publisher_disconnects_and_comes_back():
         while time.monotonic() < deadline and received() < 44:
             time.sleep(0.1)
         before = received()
-        second = Publisher(url, frames=45)
-        second.start()
-        second.join(40)
-        assert second.error is None and second.sent == 45
+        sent, error = PublisherProcess(url, frames=45).start().join(60)
+        assert (sent, error) == (45, "")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and received() < before + 40:
             time.sleep(0.1)

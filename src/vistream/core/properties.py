@@ -136,7 +136,14 @@ class Property:
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        return instance.__dict__.get(self.attr, _copy_default(self.default))
+        values = instance.__dict__
+        if self.attr in values:  # hot path: elements read their properties per batch
+            return values[self.attr]
+        if isinstance(self.default, (list, dict, set)):
+            # Mutable defaults are copied once per instance so instances never share them.
+            values[self.attr] = _copy_default(self.default)
+            return values[self.attr]
+        return self.default
 
     def __set__(self, instance: Any, value: Any) -> None:
         instance.__dict__[self.attr] = self.validate(value, getattr(instance, "name", ""))

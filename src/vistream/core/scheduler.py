@@ -160,7 +160,8 @@ class StreamStats:
         self._last: dict[int, float] = {}
         self._latency_ms: deque[float] = deque(maxlen=4096)
 
-    def record(self, source_id: int, ingest_ns: int) -> None:
+    def record(self, source_id: int, ingest_ns: int = 0) -> None:
+        """Count a frame of ``source_id``; with ``ingest_ns``, also its end-to-end latency."""
         now = time.monotonic()
         latency = (time.time_ns() - ingest_ns) / 1e6 if ingest_ns else None
         with self._lock:

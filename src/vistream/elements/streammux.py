@@ -83,6 +83,7 @@ class StreamMux(Element):
         self._first_at = 0.0
         self._active: set[int] = set()
         self._fps: dict[int, float] = {}
+        self._timeout: float | None = None
         self.frames_in = 0
         self.batches_out = 0
 
@@ -100,10 +101,13 @@ class StreamMux(Element):
         return self.batch_size or max(1, len(self._active))
 
     def timeout_seconds(self) -> float:
+        """The push timeout in seconds (cached: asked on every turn of the element's loop)."""
         if self.batched_push_timeout >= 0:
             return self.batched_push_timeout / 1e6
-        fastest = max((fps for sid, fps in self._fps.items() if sid in self._active and fps > 0), default=30.0)
-        return 1.0 / fastest
+        if self._timeout is None:
+            fastest = max((fps for sid, fps in self._fps.items() if sid in self._active and fps > 0), default=30.0)
+            self._timeout = 1.0 / fastest
+        return self._timeout
 
     def _scale(self, frame: Frame) -> None:
         if not (self.width and self.height) or frame.memory != "cpu":
@@ -119,10 +123,13 @@ class StreamMux(Element):
 
     def accept(self, frame: Frame, source_id: int) -> None:
         frame.meta.source_id = source_id
-        self.stream_stats.record(source_id, frame.ingest_ns)
-        self._active.add(source_id)
-        if frame.fps:
+        self.stream_stats.record(source_id)  # counts only: latency is measured at the sinks
+        if source_id not in self._active:
+            self._active.add(source_id)
+            self._timeout = None
+        if frame.fps and self._fps.get(source_id) != frame.fps:
             self._fps[source_id] = frame.fps
+            self._timeout = None
         self._scale(frame)
         if not self._pending:
             self._first_at = time.monotonic()
@@ -153,7 +160,9 @@ class StreamMux(Element):
     def handle_event(self, event: Event, pad: Pad) -> None:
         source_id = self._pad_index(pad)
         if isinstance(event, StreamAdded):
-            self._active.add(source_id)
+            if source_id not in self._active:
+                self._active.add(source_id)
+                self._timeout = None
             self.push_event(StreamAdded(source_id, event.name, event.uri))
             return
         if isinstance(event, (EOS, StreamEOS)):
@@ -166,6 +175,7 @@ class StreamMux(Element):
             self._flush()
         self._active.discard(source_id)
         self._fps.pop(source_id, None)
+        self._timeout = None
         self.push_event(StreamEOS(source_id))
         # Release the request pad so a new source can take its index (queue first: a new pad of
         # the same name must not lose what is queued for it).

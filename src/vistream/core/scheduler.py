@@ -28,14 +28,21 @@ from vistream.core.events import Event
 
 
 class InputQueue:
-    """Per-pad bounded deques behind one condition variable."""
+    """Per-pad bounded deques behind one lock.
+
+    The consumer waits on one condition (``_not_empty``); each pad's producers wait on their own
+    (``_not_full[pad]``), so taking an item wakes only a producer of that pad, and adding one
+    wakes only the consumer: with many sources there is no thundering herd on every frame.
+    """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = max(1, capacity)
         self._pads: dict[str, deque] = {}
         self._order: list[str] = []
         self._next = 0
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._not_empty = threading.Condition(self._lock)
+        self._not_full: dict[str, threading.Condition] = {}
         self.dropped = 0
 
     def put(
@@ -50,11 +57,13 @@ class InputQueue:
         Events are never dropped. When full, a leaky put drops the oldest batch of that pad;
         a blocking put waits until there is room or ``abort()`` turns true (returns False).
         """
-        with self._cond:
+        with self._lock:
             queue = self._pads.get(pad)
             if queue is None:
                 queue = self._pads[pad] = deque()
+                self._not_full[pad] = threading.Condition(self._lock)
                 self._order.append(pad)
+            not_full = self._not_full[pad]
             is_event = isinstance(item, Event)
             while not is_event and len(queue) >= self.capacity:
                 if leaky:
@@ -68,15 +77,18 @@ class InputQueue:
                     continue
                 if abort is not None and abort():
                     return False
-                self._cond.wait(0.05)
+                # The timeout only bounds how late an abort (stop / removal) is noticed.
+                not_full.wait(0.05)
+                if self._pads.get(pad) is not queue:  # the pad was removed meanwhile
+                    return False
             queue.append(item)
-            self._cond.notify_all()
+            self._not_empty.notify()
             return True
 
     def get(self, timeout: float | None) -> tuple[str, Any] | None:
         """Next (pad, item), round-robin over pads; None after ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
+        with self._lock:
             while True:
                 count = len(self._order)
                 for step in range(count):
@@ -85,32 +97,36 @@ class InputQueue:
                     if queue:
                         self._next = (self._next + step + 1) % count
                         item = queue.popleft()
-                        self._cond.notify_all()
+                        self._not_full[pad].notify()
                         return pad, item
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
-                self._cond.wait(remaining if remaining is not None else 0.1)
+                self._not_empty.wait(remaining if remaining is not None else 0.1)
 
     def remove_pad(self, pad: str) -> list[Any]:
         """Forget a pad; returns what was still queued for it."""
-        with self._cond:
+        with self._lock:
             queue = self._pads.pop(pad, deque())
+            condition = self._not_full.pop(pad, None)
+            if condition is not None:
+                condition.notify_all()
             if pad in self._order:
                 self._order.remove(pad)
                 self._next = 0
-            self._cond.notify_all()
             return list(queue)
 
     def depth(self) -> int:
         """Items waiting over all pads."""
-        with self._cond:
+        with self._lock:
             return sum(len(q) for q in self._pads.values())
 
     def wake(self) -> None:
-        """Wake a waiting consumer and blocked producers (used on stop)."""
-        with self._cond:
-            self._cond.notify_all()
+        """Wake the waiting consumer and every blocked producer (used on stop)."""
+        with self._lock:
+            self._not_empty.notify_all()
+            for condition in self._not_full.values():
+                condition.notify_all()
 
 
 class ElementStats:

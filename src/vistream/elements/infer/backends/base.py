@@ -51,7 +51,7 @@ class Backend(ABC):
     def infer(self, batch: Any) -> list[Any]:
         """Run the model on an NCHW batch; returns the outputs in ``output_names`` order."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: most backends have nothing to release
         """Release sessions / device memory."""
 
 

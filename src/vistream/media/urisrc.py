@@ -136,7 +136,10 @@ class UriSource(Source):
                 self.decoding_on = "nvdec"
                 self._holds_session = True
         elif self.decoder == "auto":
-            log.info("urisrc '%s': CPU decoding: %s", self.name, getattr(self, "_cpu_reason", ""))
+            reason = getattr(self, "_cpu_reason", "")
+            # On CPU-only installs this is the normal case: say it only when asked (-vv).
+            level = logging.DEBUG if "not installed" in reason or "take CPU frames" in reason else logging.INFO
+            log.log(level, "urisrc '%s': CPU decoding: %s", self.name, reason)
 
     def stop(self) -> None:
         if getattr(self, "_holds_session", False):

@@ -195,17 +195,33 @@ def _files(model: ZooModel) -> ModelFiles:
 
 
 def verify(name: str) -> bool:
-    """True when the model is fetched and every file matches its manifest checksum."""
+    """True when the model is fetched and every file matches its manifest checksum.
+
+    A successful check is remembered for files whose size and modification time are unchanged,
+    so starting many ``infer`` elements does not hash the weights again each time.
+    """
     model = _get(name)
-    manifest_path = models_dir() / name / "manifest.json"
+    folder = models_dir() / name
+    manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
         return False
     try:
         manifest = json.loads(manifest_path.read_text())
-        return all(sha256(models_dir() / name / file) == digest for file, digest in manifest["sha256"].items()) and \
-            bool(manifest["sha256"]) and _files(model).onnx.is_file()
+        files = sorted(manifest["sha256"])
+        stamp = tuple((file, (folder / file).stat().st_size, (folder / file).stat().st_mtime_ns) for file in files)
+        if _VERIFIED.get(str(folder)) == stamp:
+            return True
+        good = bool(files) and _files(model).onnx.is_file() and \
+            all(sha256(folder / file) == manifest["sha256"][file] for file in files)
     except (OSError, ValueError, KeyError):
         return False
+    if good:
+        _VERIFIED[str(folder)] = stamp
+    return good
+
+
+#: folder -> (file, size, mtime) of the files last verified there (this process only)
+_VERIFIED: dict[str, tuple] = {}
 
 
 def fetch(name: str, force: bool = False, source: str = "auto") -> ModelFiles:

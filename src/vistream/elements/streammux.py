@@ -22,6 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vistream.accel.preprocess import fit
 from vistream.core.buffer import Batch, Frame
 from vistream.core.element import ANY_SRC, Element, Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.events import EOS, Event, StreamAdded, StreamEOS
@@ -48,12 +49,11 @@ def letterbox(image: np.ndarray, width: int, height: int, keep_aspect: bool,
     if not keep_aspect:
         sx, sy = width / in_w, height / in_h
         return cv2.resize(image, (width, height), interpolation=interpolation), (sx, sy, 0.0, 0.0)
+    # The same geometry as infer's letterbox, so boxes map identically in both places.
+    new_w, new_h, pad_x, pad_y = fit(in_w, in_h, width, height, True, symmetric)
     scale = min(width / in_w, height / in_h)
-    new_w, new_h = max(1, round(in_w * scale)), max(1, round(in_h * scale))
     resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
     out = np.zeros((height, width, image.shape[2]), dtype=image.dtype)
-    pad_x = (width - new_w) // 2 if symmetric else 0
-    pad_y = (height - new_h) // 2 if symmetric else 0
     out[pad_y:pad_y + new_h, pad_x:pad_x + new_w] = resized
     return out, (scale, scale, float(pad_x), float(pad_y))
 

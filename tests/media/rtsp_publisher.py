@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import threading
@@ -11,11 +10,7 @@ import time
 import av
 import numpy as np
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import free_port  # noqa: F401 - the tests import it from here
 
 
 class Publisher(threading.Thread):

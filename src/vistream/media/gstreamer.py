@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import importlib.util
 import sys
@@ -54,6 +55,7 @@ def _load_system_gi(folder: Path = SYSTEM_GI) -> ModuleType | None:
 
 def import_gi() -> ModuleType:
     """``gi`` from the environment, else Debian's ``python3-gi``; ConfigError saying what to install."""
+    _keep_gcc_unwinder_first()
     try:
         return importlib.import_module("gi")
     except ImportError:
@@ -61,6 +63,21 @@ def import_gi() -> ModuleType:
         if module is None:
             raise ConfigError(f"PyGObject ('gi') is not importable; {INSTALL_HINT}") from None
         return module
+
+
+def _keep_gcc_unwinder_first() -> None:
+    """Make the GCC unwinder win over libunwind before GStreamer loads.
+
+    Debian's libgstreamer links libunwind, whose ``_Unwind_*`` symbols then interpose GCC's for
+    libraries loaded later: C++ exceptions thrown inside torch, onnxruntime or OpenCV abort the
+    process ("terminate called after throwing an instance of 'pybind11::stop_iteration'", seen
+    with ``torch.onnx.export`` after ``Gst.init``). Loading ``libgcc_s`` globally first keeps the
+    unwinder every C++ library expects.
+    """
+    try:
+        ctypes.CDLL("libgcc_s.so.1", mode=ctypes.RTLD_GLOBAL)
+    except OSError:  # not a glibc system: nothing to protect
+        pass
 
 
 def import_gst() -> tuple[Any, Any, Any]:

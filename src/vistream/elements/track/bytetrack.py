@@ -35,8 +35,8 @@ class ByteTracker(Tracker):
         high = detections.confidence >= config.high_confidence
         high_rows = np.flatnonzero(high)
         low_rows = np.flatnonzero(~high)
-        confirmed = np.flatnonzero(tracks.confirmed)
-        tentative = np.flatnonzero(~tracks.confirmed)
+        confirmed = self.live_rows(tracks.confirmed)
+        tentative = self.live_rows(~tracks.confirmed)
 
         score = self.iou_score(confirmed, detections, high_rows, boxes, config.min_iou)
         t1, d1 = self.match(score, confirmed, high_rows)
@@ -44,7 +44,7 @@ class ByteTracker(Tracker):
         # Stage 2: tracks followed until now whose object may be partly hidden (low score).
         free = np.ones(len(tracks), dtype=bool)
         free[t1] = False
-        left = np.flatnonzero(free & tracks.confirmed & (tracks.misses == 0))
+        left = self.live_rows(free & tracks.confirmed & (tracks.misses == 0))
         score = self.iou_score(left, detections, low_rows, boxes, config.min_iou_low_confidence)
         t2, d2 = self.match(score, left, low_rows)
 

@@ -45,7 +45,7 @@ class DeepSortTracker(Tracker):
         tracks = self.tracks
         high = detections.confidence >= config.high_confidence
         high_rows = np.flatnonzero(high)
-        confirmed = np.flatnonzero(tracks.confirmed)
+        confirmed = self.live_rows(tracks.confirmed)
         embedding = self._embeddings(detections)
         if embedding is None or tracks.embedding is None or embedding.shape[1] != tracks.embedding.shape[1]:
             t1, d1 = self.match(self.iou_score(confirmed, detections, high_rows, boxes, config.min_iou),
@@ -56,7 +56,7 @@ class DeepSortTracker(Tracker):
         # Stage 2: IoU for tentative tracks and tracks lost since the last detection frame only.
         free = np.ones(len(tracks), dtype=bool)
         free[t1] = False
-        left = np.flatnonzero(free & (~tracks.confirmed | (tracks.misses <= 1)))
+        left = self.live_rows(free & (~tracks.confirmed | (tracks.misses <= 1)))
         unused = high.copy()
         unused[d1] = False
         remaining = np.flatnonzero(unused)

@@ -1,8 +1,9 @@
 """``tracker``: give detections persistent ids across frames (DeepStream's nvtracker).
 
-One tracker per stream (keyed by ``source_id``, dropped on the stream's EOS), so a batch may hold
-frames of many streams. On frames where no detector ran (``infer``'s ``interval``), tracks are
-predicted and output, so every frame carries objects. Settings come from a YAML file
+A batch may hold frames of many streams: they are tracked in one vectorised pass (one frame per
+stream at a time; pairs of different streams never match), and each stream keeps its own tracks
+and ids, dropped on its EOS. On frames where no detector ran (``infer``'s ``interval``), tracks
+are predicted and output, so every frame carries objects. Settings come from a YAML file
 (``config=tracker.yml``, vistream or DeepStream NvMultiObjectTracker keys) and properties, which
 override the file.
 
@@ -30,6 +31,7 @@ from vistream.core.meta import Objects
 from vistream.core.properties import Property
 from vistream.core.registry import register_element
 from vistream.elements.track import TRACKERS, Tracker
+from vistream.elements.track.base import TrackInput
 from vistream.elements.track.config import ALGORITHMS, TrackerConfig
 
 log = logging.getLogger(__name__)
@@ -87,7 +89,7 @@ class TrackerElement(Element):
 
     def __init__(self, name: str | None = None, **properties: Any) -> None:
         super().__init__(name, **properties)
-        self._trackers: dict[int, Tracker] = {}
+        self._tracker: Tracker | None = None
         self._inference_marked: set[int] = set()
         self._settings: TrackerConfig | None = None
         self._warned_embeddings: set[int] = set()
@@ -109,7 +111,7 @@ class TrackerElement(Element):
 
     def start(self) -> None:
         self._settings = self.build_config()
-        self._trackers.clear()
+        self._tracker = None
         self._inference_marked.clear()
         if self._settings.unsupported:
             text = (f"tracker config '{self.config}': keys without a meaning here, ignored: "
@@ -117,36 +119,63 @@ class TrackerElement(Element):
             log.warning("%s: %s", self.name, text)
             self.post_warning(text)
 
-    def tracker_for(self, source_id: int) -> Tracker:
-        """The tracker of one stream (created on its first frame)."""
-        tracker = self._trackers.get(source_id)
-        if tracker is None:
+    @property
+    def tracker(self) -> Tracker:
+        """The tracker of every stream (created on first use)."""
+        if self._tracker is None:
             config = self.settings
-            tracker = self._trackers[source_id] = TRACKERS[config.algorithm](config, source_id)
-        return tracker
+            self._tracker = TRACKERS[config.algorithm](config)
+        return self._tracker
 
     def process(self, batch: Batch) -> Batch:
-        for frame in batch.frames:
-            self.track_frame(frame)
+        for round_ in self.rounds(batch.frames):
+            self.track_frames(round_)
         return batch
 
-    def track_frame(self, frame: Frame) -> None:
-        """Track one frame's objects in place (ids set, predictions added on skipped frames)."""
-        meta = frame.meta
-        tracker = self.tracker_for(meta.source_id)
-        objects = meta.objects
-        passed = None
-        if self.operate_on_gie_id >= 0 and len(objects):
-            mine = objects.component_id == self.operate_on_gie_id
-            passed = objects.select(~mine)
-            objects = objects.select(mine)
-        detected = self.is_detection_frame(frame)
-        if detected and tracker.config.algorithm == "deepsort":
-            self._attach_embeddings(frame, objects, tracker.config)
-        out = tracker.update(objects, meta.frame_num, detected=detected)
-        meta.objects = passed.append(out) if passed is not None and len(passed) else out
-        if tracker.past_frame:
-            meta.add_user_meta(PAST_FRAME_META, tracker.past_frame)
+    @staticmethod
+    def rounds(frames: list[Frame]) -> list[list[Frame]]:
+        """Frames grouped for :meth:`track_frames`: at most one frame of a stream per group, a
+        stream's frames in order (a batch holds two frames of a stream when it runs ahead)."""
+        seen: dict[int, int] = {}
+        groups: list[list[Frame]] = []
+        for frame in frames:
+            occurrence = seen[frame.source_id] = seen.get(frame.source_id, -1) + 1
+            if occurrence == len(groups):
+                groups.append([])
+            groups[occurrence].append(frame)
+        return groups
+
+    def track_frames(self, frames: list[Frame]) -> None:
+        """Track frames of different streams together, in place (ids set, predictions added on
+        frames without detection)."""
+        tracker = self.tracker
+        inputs, passed = [], []
+        for frame in frames:
+            meta = frame.meta
+            objects = meta.objects
+            rest = None
+            if self.operate_on_gie_id >= 0 and len(objects):
+                mine = objects.component_id == self.operate_on_gie_id
+                rest = objects.select(~mine)
+                objects = objects.select(mine)
+            detected = self.is_detection_frame(frame)
+            if detected and tracker.config.algorithm == "deepsort":
+                self._attach_embeddings(frame, objects, tracker.config)
+            inputs.append(TrackInput(meta.source_id, objects, meta.frame_num, detected))
+            passed.append(rest)
+        # Frames whose objects have other extra columns go separately, so none gains another's.
+        by_columns: dict[tuple[str, ...], list[int]] = {}
+        for index, item in enumerate(inputs):
+            by_columns.setdefault(tuple(item.objects.data), []).append(index)
+        results: list[Any] = [None] * len(inputs)
+        for indices in by_columns.values():
+            for index, result in zip(indices, tracker.update_many([inputs[i] for i in indices]), strict=True):
+                results[index] = result
+        for frame, rest, result in zip(frames, passed, results, strict=True):
+            out = result.objects
+            frame.meta.objects = rest.append(out) if rest is not None and len(rest) else out
+            if result.past_frame:
+                frame.meta.add_user_meta(PAST_FRAME_META, result.past_frame)
 
     def is_detection_frame(self, frame: Frame) -> bool:
         """Whether a detector ran on this frame (see ``detection-frames``)."""
@@ -185,6 +214,7 @@ class TrackerElement(Element):
 
     def handle_event(self, event: Event, pad: Pad) -> None:
         if isinstance(event, StreamEOS):
-            self._trackers.pop(event.source_id, None)
+            if self._tracker is not None:
+                self._tracker.forget(event.source_id)
             self._inference_marked.discard(event.source_id)
         super().handle_event(event, pad)

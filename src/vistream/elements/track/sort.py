@@ -28,7 +28,7 @@ class SortTracker(Tracker):
     uses_kalman = True
 
     def associate(self, detections: Objects, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        track_rows = np.arange(len(self.tracks))
+        track_rows = self.live_rows()
         det_rows = np.arange(len(detections))
         score = self.iou_score(track_rows, detections, det_rows, boxes, self.config.min_iou)
         return self.match(score, track_rows, det_rows)

@@ -60,16 +60,18 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def run_threads(count: int, work: Any, seconds: float) -> tuple[int, float, list[int]]:
-    """Run ``work(index, stop_event, counter_list)`` in ``count`` threads for ``seconds``; frames / s."""
+def run_threads(count: int, work: Any, seconds: float, warmup: float = 2.0) -> tuple[int, float, list[int]]:
+    """Run ``work(index, stop_event, counter_list)`` in ``count`` threads; frames counted over
+    ``seconds`` after ``warmup`` (decoders opening, CUDA starting in each process stay out)."""
     stop = threading.Event()
     counts = [0] * count
     threads = [threading.Thread(target=work, args=(i, stop, counts), daemon=True) for i in range(count)]
-    started = time.perf_counter()
     for thread in threads:
         thread.start()
+    time.sleep(warmup)
+    before, started = list(counts), time.perf_counter()
     time.sleep(seconds)
-    snapshot = list(counts)
+    snapshot = [after - first for after, first in zip(counts, before, strict=True)]
     elapsed = time.perf_counter() - started
     stop.set()
     for thread in threads:
@@ -129,10 +131,70 @@ def decode_ceilings(clip: str, nvdec_threads: int, cpu_streams: int, cpu_threads
     def both(index: int, stop: threading.Event, counts: list[int]) -> None:
         (nv if index < nvdec_threads else cpu)(index, stop, counts)
 
-    total, elapsed, counts = run_threads(nvdec_threads + cpu_streams, both, seconds)
-    result["both"] = {"fps": round(total / elapsed, 1), "nvdec_fps": round(sum(counts[:nvdec_threads]) / elapsed, 1),
-                      "cpu_fps": round(sum(counts[nvdec_threads:]) / elapsed, 1)}
+    result["both"] = decode_both(clip, nvdec_threads, cpu_streams, cpu_threads, seconds)
     log("decode both", result["both"])
+    return result
+
+
+def decode_both(clip: str, nvdec_decoders: int, cpu_streams: int, cpu_threads: int, seconds: float,
+                warmup: float = 2.0) -> dict:
+    """NVDEC (threaded decoders) and CPU decoders at once in this process; frames / s of each."""
+    nv, cpu = nvdec_worker(clip, threaded=True), cpu_worker(clip, cpu_threads)
+
+    def both(index: int, stop: threading.Event, counts: list[int]) -> None:
+        (nv if index < nvdec_decoders else cpu)(index, stop, counts)
+
+    total, elapsed, counts = run_threads(nvdec_decoders + cpu_streams, both, seconds, warmup)
+    return {"fps": round(total / elapsed, 1), "nvdec_decoders": nvdec_decoders, "cpu_streams": cpu_streams,
+            "nvdec_fps": round(sum(counts[:nvdec_decoders]) / elapsed, 1),
+            "cpu_fps": round(sum(counts[nvdec_decoders:]) / elapsed, 1)}
+
+
+def split(total: int, parts: int) -> list[int]:
+    """``total`` items over ``parts`` shares, as even as possible (larger shares first)."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def worker_env(index: int, gpus: list[int]) -> dict[str, str]:
+    """Environment of worker ``index``: its GPU (round-robin over ``gpus``) is the only one it sees."""
+    return {**os.environ, "CUDA_VISIBLE_DEVICES": str(gpus[index % len(gpus)])}
+
+
+def collect(workers: list[Any], timeout: float) -> list[dict | str]:
+    """Each worker's last stdout line as JSON, or its last stderr line when it printed none."""
+    parts: list[dict | str] = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=timeout)
+        try:
+            parts.append(json.loads(out.strip().splitlines()[-1]))
+        except (IndexError, ValueError):
+            parts.append((err.strip().splitlines() or ["no output"])[-1])
+    return parts
+
+
+def decode_processes(args: argparse.Namespace, nvdec_decoders: int, cpu_streams: int) -> dict:
+    """The decoding ceiling of the pipeline's own split: the same decoders over the same processes.
+
+    Each of ``args.processes`` processes decodes its share of NVDEC and CPU streams (no model,
+    no pipeline), as fast as it can; the figures of all processes are added.
+    """
+    import subprocess
+
+    nv_shares, cpu_shares = split(nvdec_decoders, args.processes), split(cpu_streams, args.processes)
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker-decode", "--clip", args.clip, "--yolov3-tiny", "-",
+               "--labels", "-", "--seconds", str(args.seconds), "--cpu-threads", str(args.cpu_threads),
+               "--warmup", str(args.warmup + 5)]  # every process has CUDA up and its decoders open
+    workers = [subprocess.Popen([*command, "--nvdec-threads", str(nv), "--cpu-streams", str(cpu)], text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=worker_env(i, args.gpu_list))
+               for i, (nv, cpu) in enumerate(zip(nv_shares, cpu_shares, strict=True))]
+    parts = collect(workers, timeout=args.seconds * 4 + 120)
+    good = [p for p in parts if isinstance(p, dict)]
+    result = {"processes": args.processes, "gpus": len(args.gpu_list), "nvdec_decoders": nvdec_decoders,
+              "cpu_streams": cpu_streams, "fps": round(sum(p["fps"] for p in good), 1),
+              "nvdec_fps": round(sum(p["nvdec_fps"] for p in good), 1),
+              "cpu_fps": round(sum(p["cpu_fps"] for p in good), 1),
+              "errors": [p for p in parts if isinstance(p, str)][:3]}
+    log("decode processes", result)
     return result
 
 
@@ -245,43 +307,45 @@ def run_pipeline(args: argparse.Namespace, config_path: str, streams: int, sync:
     return result
 
 
-def run_processes(args: argparse.Namespace, config_path: str, streams: int, sync: bool, seconds: float) -> dict:
-    """The same pipeline in ``args.processes`` processes (sources split between them), measured together.
+def run_processes(args: argparse.Namespace, config_path: str, streams: int, sync: bool, seconds: float,
+                  processes: int | None = None, gpus: list[int] | None = None) -> dict:
+    """The same pipeline in several processes (sources split between them), measured together.
 
     One Python process tops out near 1,000 frames/s here: every element runs in a thread of one
     interpreter, so the GIL serialises their per-frame Python work. Processes share the GPU (and its
-    NVDEC engines) but not the GIL.
+    NVDEC engines) but not the GIL. With several ``gpus``, processes take them in turn, each
+    seeing only its own (``CUDA_VISIBLE_DEVICES``).
     """
     import subprocess
 
-    if args.processes <= 1:
+    processes = processes or args.processes
+    gpus = gpus or args.gpu_list
+    if processes <= 1 and gpus == [0]:
         return run_pipeline(args, config_path, streams, sync, seconds)
-    shares = [streams // args.processes + (1 if i < streams % args.processes else 0) for i in range(args.processes)]
+    shares = [n for n in split(streams, processes) if n]
+    sessions = split(args.nvdec_sessions * len(gpus), processes)
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", "--clip", args.clip, "--yolov3-tiny", "-",
                "--labels", "-", "--worker-config", config_path, "--seconds", str(seconds), "--warmup", str(args.warmup + 5),
                "--batch", str(args.batch), "--cpu-threads", str(args.cpu_threads), "--tracker", args.tracker,
-               "--nvdec-sessions", str(max(1, args.nvdec_sessions // args.processes))] + (["--worker-sync"] if sync else [])
-    workers = [subprocess.Popen([*command, "--worker-streams", str(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True) for n in shares if n]
-    parts = []
-    for worker, share in zip(workers, [n for n in shares if n], strict=True):
-        out, err = worker.communicate(timeout=300)
-        lines = out.strip().splitlines()
-        try:
-            parts.append(json.loads(lines[-1]))
-        except (IndexError, ValueError):  # a worker that died counts as streams at 0 fps, with its reason
-            reason = (err.strip().splitlines() or ["no output"])[-1]
-            parts.append({"fps": 0.0, "min_stream_fps": 0.0, "nvdec_streams": 0, "cpu_streams": 0,
-                          "host_to_device_copies": 0, "errors": [f"worker ({share} streams) failed: {reason}"]})
+               "--switch-interval", str(args.switch_interval)] + (["--worker-sync"] if sync else [])
+    workers = [subprocess.Popen([*command, "--worker-streams", str(n), "--nvdec-sessions", str(max(1, sessions[i]))],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=worker_env(i, gpus))
+               for i, n in enumerate(shares)]
+    parts: list[dict] = []
+    for share, part in zip(shares, collect(workers, timeout=seconds + args.warmup + 300), strict=True):
+        if isinstance(part, str):  # a worker that died counts as streams at 0 fps, with its reason
+            part = {"fps": 0.0, "min_stream_fps": 0.0, "nvdec_streams": 0, "cpu_streams": 0,
+                    "host_to_device_copies": 0, "errors": [f"worker ({share} streams) failed: {part}"]}
+        parts.append(part)
     result = {
-        "streams": streams, "processes": len(parts), "fps": round(sum(p["fps"] for p in parts), 1),
+        "streams": streams, "processes": len(parts), "gpus": len(gpus), "fps": round(sum(p["fps"] for p in parts), 1),
         "min_stream_fps": min(p["min_stream_fps"] for p in parts),
         "mean_stream_fps": round(sum(p["fps"] for p in parts) / streams, 2),
         "nvdec_streams": sum(p["nvdec_streams"] for p in parts), "cpu_streams": sum(p["cpu_streams"] for p in parts),
         "host_to_device_copies": sum(p["host_to_device_copies"] for p in parts),
         "errors": [e for p in parts for e in p["errors"]][:3], "per_process": parts,
     }
-    log("pipeline", "sync" if sync else "fast", f"{len(parts)} processes",
+    log("pipeline", "sync" if sync else "fast", f"{len(parts)} processes on {len(gpus)} GPU(s)",
         {k: v for k, v in result.items() if k != "per_process"})
     return result
 
@@ -382,7 +446,7 @@ def main() -> int:
     parser.add_argument("--yolov3-tiny", required=True, help="the zoo's yolov3-tiny model.onnx")
     parser.add_argument("--labels", required=True, help="COCO labels.txt")
     parser.add_argument("--yolov8n", default="", help="YOLOv8n-shaped ONNX (built when missing)")
-    parser.add_argument("--sections", default="decode,model,throughput,density,naive,latency")
+    parser.add_argument("--sections", default="decode,model,throughput,scaling,density,naive,latency")
     parser.add_argument("--models", default="yolov3-tiny,yolov8n")
     parser.add_argument("--batch", type=int, default=64, help="streammux / infer batch size")
     parser.add_argument("--nvdec-sessions", type=int, default=64, help="NVDEC decoders; further streams decode on the CPU")
@@ -400,7 +464,10 @@ def main() -> int:
     parser.add_argument("--switch-interval", type=float, default=0.005,
                         help="sys.setswitchinterval: how soon a thread waiting for the GIL gets it (Python's default 0.005)")
     parser.add_argument("--processes", type=int, default=1, help="split the sources over this many processes")
+    parser.add_argument("--skip-single", action="store_true", help="throughput: only the multi-process run")
+    parser.add_argument("--gpus", default="0", help="GPUs the processes take in turn, e.g. 0,1 (scaling section: 1 vs all)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-decode", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker-streams", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--worker-config", default="", help=argparse.SUPPRESS)
     parser.add_argument("--worker-sync", action="store_true", help=argparse.SUPPRESS)
@@ -408,12 +475,17 @@ def main() -> int:
     parser.add_argument("--out", default="", help="also write the JSON here")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
+    args.gpu_list = [int(g) for g in args.gpus.split(",")]
     # Source threads are many and busy; the infer thread gives the GIL up at every device sync and
     # would otherwise wait a whole 5 ms interval to get it back, several times per batch.
     sys.setswitchinterval(args.switch_interval)
     if args.worker:  # one share of a multi-process run: measure, print one JSON line
         result = run_pipeline(args, args.worker_config, args.worker_streams, args.worker_sync, args.seconds)
         print(json.dumps({k: v for k, v in result.items() if k not in ("elements", "latency")}))
+        return 0
+    if args.worker_decode:  # one share of a multi-process decoding ceiling
+        print(json.dumps(decode_both(args.clip, args.nvdec_threads, args.cpu_streams, args.cpu_threads, args.seconds,
+                                     args.warmup)))
         return 0
     import torch
 
@@ -445,6 +517,10 @@ def main() -> int:
     if "decode" in sections:
         result["decode"] = decode_ceilings(args.clip, args.nvdec_threads, args.cpu_streams, args.cpu_threads, args.seconds)
         save()
+        if args.processes > 1:  # the split the multi-process pipeline runs: NVDEC up to its sessions, the rest on the CPU
+            nvdec = min(args.nvdec_sessions * len(args.gpu_list), args.throughput_streams)
+            result["decode"]["processes"] = decode_processes(args, nvdec, args.throughput_streams - nvdec)
+            save()
     for name, config_path in models.items():
         entry: dict[str, Any] = result.setdefault("models", {}).setdefault(name, {})
         if "model" in sections:
@@ -452,12 +528,22 @@ def main() -> int:
             log(name, "ceiling", entry["ceiling"])
             save()
         if "throughput" in sections:
-            entry["throughput"] = run_pipeline(args, config_path, args.throughput_streams, False, args.seconds)
+            if not args.skip_single:
+                entry["throughput"] = run_pipeline(args, config_path, args.throughput_streams, False, args.seconds)
             if args.processes > 1:
                 save()
                 entry["throughput_processes"] = run_processes(args, config_path, args.throughput_streams, False,
                                                               args.seconds)
             save()
+        if "scaling" in sections and len(args.gpu_list) > 1:
+            entry["scaling"] = {}
+            for count in (1, len(args.gpu_list)):
+                entry["scaling"][f"{count}_gpu"] = run_processes(
+                    args, config_path, args.throughput_streams * count, False, args.seconds,
+                    processes=args.processes * count, gpus=args.gpu_list[:count])
+                save()
+            one, all_ = (entry["scaling"][f"{c}_gpu"]["fps"] for c in (1, len(args.gpu_list)))
+            entry["scaling"]["speedup"] = round(all_ / one, 2) if one else None
         if "density" in sections:
             counts = [int(c) for c in (args.density if name == "yolov3-tiny" else args.density_v8).split(",")]
             entry["density"] = density(args, config_path, counts)

@@ -162,6 +162,12 @@ class NvdecReader:
     def _threaded_frames(self) -> Iterator[DecodedFrame]:
         import torch
 
+        # This generator runs in the source's own thread: make our stream that thread's current one
+        # once, and hand PyNvVideoCodec the stream pointer directly (torch.from_dlpack on the surface
+        # itself looks the current stream up again for every frame, a cost paid under the GIL).
+        torch.cuda.set_device(self.device)
+        torch.cuda.set_stream(self._stream)
+        stream_ptr = self._stream.cuda_stream
         index = 0
         while True:
             try:
@@ -170,10 +176,10 @@ class NvdecReader:
                 raise SourceError(f"NVDEC failed on '{self.target}': {exc}") from None
             if not batch:
                 return
-            with torch.cuda.device(self.device), torch.cuda.stream(self._stream):
-                owned = [torch.from_dlpack(surface).clone() for surface in batch]
-            self._stream.synchronize()
-            for image in owned:
+            # one copy kernel for the whole batch; each frame is a view of it
+            owned = torch.stack([_surface_tensor(surface, stream_ptr) for surface in batch])
+            self._stream.synchronize()  # releases the GIL while the copy runs
+            for image in owned.unbind(0):
                 yield DecodedFrame(image, int(index * 1e9 / self.fps))
                 index += 1
 
@@ -209,6 +215,16 @@ class NvdecReader:
         self._threaded = None
         self._decoder = None
         self._demuxer = None
+
+
+def _surface_tensor(surface: Any, stream_ptr: int) -> Any:
+    """A torch view of a decoded surface, its producer ordered before ``stream_ptr``."""
+    import torch
+
+    try:
+        return torch.from_dlpack(surface.__dlpack__(stream=stream_ptr))
+    except TypeError:  # a producer whose __dlpack__ takes no stream: torch asks it the standard way
+        return torch.from_dlpack(surface)
 
 
 def upload_nv12(av_frame: Any, device: Any, stream: Any = None) -> Any:

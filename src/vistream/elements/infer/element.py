@@ -79,6 +79,7 @@ class Infer(Element):
         self.engine: InferEngine | None = None
         self.settings: InferConfig | None = None
         self._frame_counts: dict[int, int] = {}
+        self._labels: dict[int, str] = {}  # class id -> label, filled as classes show up
         self.cache = ClassifierCache()
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -103,6 +104,7 @@ class Infer(Element):
         try:
             self.settings = self.build_config()
             self.engine = InferEngine(self.settings)
+            self._labels = {}
             prepare = getattr(self.engine.backend, "prepare", None)
             if prepare is not None:  # CUDA graphs are captured now, before the sources start
                 prepare(self.engine.batch_size)
@@ -163,7 +165,8 @@ class Infer(Element):
             found = detect_on_gpu(engine, [f.image for f in frames], memory)
             if found is not None:
                 for frame, dets in zip(frames, found, strict=False):
-                    frame.meta.objects = frame.meta.objects.append(self._objects(dets, parent=None))
+                    objects = self._objects(dets, parent=None)
+                    frame.meta.objects = frame.meta.objects.append(objects) if len(frame.meta.objects) else objects
                 return
         raw, transforms = engine.run([f.image for f in frames], None, memory)
         if settings.output_tensor_meta:
@@ -223,9 +226,13 @@ class Infer(Element):
     # ---- metadata -----------------------------------------------------------------------------
     def _objects(self, dets: Detections, parent: int | None) -> Objects:
         assert self.engine is not None and self.settings is not None
+        labels = self._labels
+        for class_id in dets.class_ids.tolist():
+            if class_id not in labels:
+                labels[class_id] = self.engine.label(class_id)
         return Objects.from_arrays(dets.boxes, dets.scores, dets.class_ids, component_id=self.settings.unique_id,
                                    parent=None if parent is None else np.full(len(dets), parent),
-                                   labels=[self.engine.label(int(c)) for c in dets.class_ids])
+                                   labels=[labels[c] for c in dets.class_ids.tolist()])
 
     def _classifier_meta(self, verdicts: list[Classification]) -> list[ClassifierMeta]:
         assert self.settings is not None

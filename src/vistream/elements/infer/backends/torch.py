@@ -1,8 +1,10 @@
 """PyTorch inference backend (``backend: torch``): ONNX models through onnx2torch, or native modules.
 
-On CUDA the model runs in fp16 and channels-last as CUDA graphs: a batch is padded up to the next
-power of two and each such size is captured once (up to ``max-graphs`` sizes; others run eagerly),
-so a batch costs one graph launch plus the copy of its input into the graph's static buffer.
+On CUDA the model runs in fp16 and channels-last as CUDA graphs: at start-up one graph is captured
+for single frames and one for the full batch size; a partial batch is padded to the smallest
+captured size (before :meth:`TorchBackend.prepare`, to the next power of two, up to ``max-graphs``
+sizes; others run eagerly), so a batch costs one graph launch plus the copy of its input into the
+graph's static buffer.
 onnx2torch's generic modules compute shapes at run time (host round trips that a CUDA graph
 cannot hold), so for each size the ONNX graph is first made static: the batch axis is fixed,
 ONNX Runtime's basic optimiser folds every shape computation into constants, and the converted
@@ -309,7 +311,8 @@ class TorchBackend(Backend):
         if not self.use_graphs or not shape or any(not isinstance(d, int) for d in shape):
             return
         like = torch.zeros((1, *shape), dtype=self.dtype, device=self.torch_device)
-        for size in sorted({1, bucket(max_batch)}):
+        # the full batch exactly (a pipeline of 20 streams runs batches of 20, not 32), and single frames
+        for size in sorted({1, max(1, max_batch)}):
             if size not in self._graphs and size not in self._failed:
                 entry = self._capture(size, like)
                 if entry is not None:

@@ -161,14 +161,16 @@ def worker_env(index: int, gpus: list[int]) -> dict[str, str]:
 
 
 def collect(workers: list[Any], timeout: float) -> list[dict | str]:
-    """Each worker's last stdout line as JSON, or its last stderr line when it printed none."""
+    """Each worker's last stdout line as JSON, or why it printed none (exit status, last error line)."""
     parts: list[dict | str] = []
     for worker in workers:
         out, err = worker.communicate(timeout=timeout)
         try:
             parts.append(json.loads(out.strip().splitlines()[-1]))
         except (IndexError, ValueError):
-            parts.append((err.strip().splitlines() or ["no output"])[-1])
+            lines = err.strip().splitlines()
+            errors = [line for line in lines if "Error" in line or "error" in line and "Warning" not in line]
+            parts.append(f"exit status {worker.returncode}: {(errors or lines or ['no output'])[-1].strip()}")
     return parts
 
 
@@ -270,7 +272,10 @@ def build_pipeline(clip: str, streams: int, config_path: str, batch: int, sync: 
     return pipeline
 
 
-def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float) -> dict:
+def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float, measure_at: float = 0.0) -> dict:
+    """Frames per stream over ``seconds``, after every stream has started and ``warmup`` more
+    seconds, or from the wall-clock time ``measure_at`` when given (the processes of one run then
+    measure the same window, none of them still catching up on its start while others count)."""
     sink = pipeline["sink"]
     started = time.perf_counter()
     pipeline.start()
@@ -278,7 +283,7 @@ def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float)
     while time.perf_counter() < deadline and len(sink.stream_stats.frames) < streams:
         time.sleep(0.2)
     startup = time.perf_counter() - started
-    time.sleep(warmup)
+    time.sleep(max(measure_at - time.time(), 0.0) if measure_at else warmup)
     before, t0 = dict(sink.stream_stats.frames), time.perf_counter()
     time.sleep(seconds)
     after, t1 = dict(sink.stream_stats.frames), time.perf_counter()
@@ -301,7 +306,7 @@ def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float)
 def run_pipeline(args: argparse.Namespace, config_path: str, streams: int, sync: bool, seconds: float) -> dict:
     pipeline = build_pipeline(args.clip, streams, config_path, args.batch, sync, args.nvdec_sessions,
                               args.cpu_threads, args.tracker)
-    result = measure_pipeline(pipeline, streams, args.warmup, seconds)
+    result = measure_pipeline(pipeline, streams, args.warmup, seconds, args.measure_at)
     log("pipeline", "sync" if sync else "fast", {k: v for k, v in result.items() if k not in ("elements", "latency")},
         {name: (e.get("mean_ms"), e.get("mean_batch_size")) for name, e in result["elements"].items()})
     return result
@@ -327,7 +332,9 @@ def run_processes(args: argparse.Namespace, config_path: str, streams: int, sync
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", "--clip", args.clip, "--yolov3-tiny", "-",
                "--labels", "-", "--worker-config", config_path, "--seconds", str(seconds), "--warmup", str(args.warmup + 5),
                "--batch", str(args.batch), "--cpu-threads", str(args.cpu_threads), "--tracker", args.tracker,
-               "--switch-interval", str(args.switch_interval)] + (["--worker-sync"] if sync else [])
+               "--switch-interval", str(args.switch_interval),
+               # one measuring window for all: start-up (model conversion, graph capture) takes ~20 s
+               "--measure-at", str(time.time() + args.startup_allowance + args.warmup)] + (["--worker-sync"] if sync else [])
     workers = [subprocess.Popen([*command, "--worker-streams", str(n), "--nvdec-sessions", str(max(1, sessions[i]))],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=worker_env(i, gpus))
                for i, n in enumerate(shares)]
@@ -464,6 +471,9 @@ def main() -> int:
     parser.add_argument("--switch-interval", type=float, default=0.005,
                         help="sys.setswitchinterval: how soon a thread waiting for the GIL gets it (Python's default 0.005)")
     parser.add_argument("--processes", type=int, default=1, help="split the sources over this many processes")
+    parser.add_argument("--startup-allowance", type=float, default=30.0,
+                        help="multi-process runs: seconds after launch at which every process starts measuring")
+    parser.add_argument("--measure-at", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--skip-single", action="store_true", help="throughput: only the multi-process run")
     parser.add_argument("--gpus", default="0", help="GPUs the processes take in turn, e.g. 0,1 (scaling section: 1 vs all)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

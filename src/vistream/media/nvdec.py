@@ -176,10 +176,13 @@ class NvdecReader:
                 raise SourceError(f"NVDEC failed on '{self.target}': {exc}") from None
             if not batch:
                 return
-            # one copy kernel for the whole batch; each frame is a view of it
-            owned = torch.stack([_surface_tensor(surface, stream_ptr) for surface in batch])
+            views = [_surface_tensor(surface, stream_ptr) for surface in batch]
+            if all(view.shape == views[0].shape for view in views):
+                owned = torch.stack(views).unbind(0)  # one copy kernel for the batch; frames are views of it
+            else:  # the resolution changed inside this batch
+                owned = tuple(view.clone() for view in views)
             self._stream.synchronize()  # releases the GIL while the copy runs
-            for image in owned.unbind(0):
+            for image in owned:
                 yield DecodedFrame(image, int(index * 1e9 / self.fps))
                 index += 1
 

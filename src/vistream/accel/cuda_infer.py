@@ -45,12 +45,16 @@ def detect_on_gpu(engine: Any, images: Sequence[Any], memory: str) -> list[Any] 
     results = []
     for start in range(0, len(images), engine.batch_size):
         chunk = list(images[start:start + engine.batch_size])
-        tensor, transforms = engine.preprocess(chunk, None, memory)
-        if engine.fixed_batch and len(chunk) < engine.fixed_batch:
-            from vistream.elements.infer.engine import _pad_batch
+        fused = fused_step(engine, chunk)
+        if fused is not None:
+            output, transforms = fused.run(chunk)
+        else:
+            tensor, transforms = engine.preprocess(chunk, None, memory)
+            if engine.fixed_batch and len(chunk) < engine.fixed_batch:
+                from vistream.elements.infer.engine import _pad_batch
 
-            tensor = _pad_batch(tensor, engine.fixed_batch)
-        output = torch.as_tensor(engine.backend.infer(tensor)[engine.output_indices[0]][:len(chunk)])
+                tensor = _pad_batch(tensor, engine.fixed_batch)
+            output = torch.as_tensor(engine.backend.infer(tensor)[engine.output_indices[0]][:len(chunk)])
         table = [(t.scale_x, t.scale_y, t.pad_x, t.pad_y, t.roi_x, t.roi_y) for t in transforms]
         sizes = [(t.source_width, t.source_height) for t in transforms]
         found = detect_postprocess(output, engine.parser.name, engine.info.score_threshold, attrs.nms_iou_threshold,
@@ -58,3 +62,52 @@ def detect_on_gpu(engine: Any, images: Sequence[Any], memory: str) -> list[Any] 
                                    transforms=table, sizes=sizes, rules=rules)
         results.extend(Detections(found.boxes[i], found.scores[i], found.class_ids[i]) for i in range(len(chunk)))
     return results
+
+
+class FusedStep:
+    """Pre-processing and the model as one CUDA graph, for full batches of same-size NV12 frames.
+
+    Each torch call of the eager path gives up the GIL and has to win it back, which in a busy
+    process costs far more than the GPU work; the graph makes a batch two calls: a copy of the
+    frames into the graph's input, and one replay.
+    """
+
+    def __init__(self, engine: Any, frames: list[Any]) -> None:
+        import torch
+
+        self.frames_in = torch.stack(frames)
+        self.transforms: list[Any] = []
+        self.output_index = engine.output_indices[0]
+
+        def prologue() -> Any:
+            tensor, self.transforms = engine.preprocess(list(self.frames_in.unbind(0)), None, "cuda")
+            return tensor
+
+        self.replay = engine.backend.capture_with(len(frames), prologue)
+
+    def run(self, frames: list[Any]) -> tuple[Any, list[Any]]:
+        """Model output for ``frames`` (same count and size as at capture) and their transforms."""
+        import torch
+
+        torch.stack(frames, out=self.frames_in)
+        return self.replay()[self.output_index], self.transforms
+
+
+def fused_step(engine: Any, frames: list[Any]) -> FusedStep | None:
+    """The engine's :class:`FusedStep` for this batch (captured on first use), or None when the
+    batch does not qualify: a partial batch, frames not NV12 on CUDA or of different sizes, a
+    backend without CUDA graphs, or a capture that failed before."""
+    backend = engine.backend
+    if len(frames) != engine.batch_size or not getattr(backend, "use_graphs", False) or not hasattr(backend, "capture_with"):
+        return None
+    first = frames[0]
+    if getattr(first, "is_cuda", False) is False or first.ndim != 2 or first.dtype.itemsize != 1:
+        return None
+    if any(frame.shape != first.shape or frame.device != first.device for frame in frames):
+        return None
+    key = (len(frames), tuple(first.shape), str(first.device))
+    steps = engine.gpu_steps
+    if key not in steps:
+        step = FusedStep(engine, frames)
+        steps[key] = step if step.replay is not None else None
+    return steps[key]

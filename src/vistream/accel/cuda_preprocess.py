@@ -35,6 +35,26 @@ _YUV_TO_RGB = ((1.164383, 0.0, 1.596027), (1.164383, -0.391762, -0.812968), (1.1
 _GRAY = (0.299, 0.587, 0.114)
 
 
+_CONSTANTS: dict[tuple, Any] = {}
+
+
+def constant(values: Any, dtype: Any, device: Any, shape: tuple[int, ...] = (-1,)) -> Any:
+    """A small constant tensor on ``device``, made once and reused.
+
+    Creating it per batch costs a host->device copy and a wait for the stream (and such a copy
+    cannot be captured in a CUDA graph), while the values never change.
+    """
+    import torch
+
+    key = (values, str(dtype), str(device), shape)
+    tensor = _CONSTANTS.get(key)
+    if tensor is None:
+        if len(_CONSTANTS) > 256:
+            _CONSTANTS.clear()
+        tensor = _CONSTANTS[key] = torch.tensor(values, dtype=dtype, device=device).view(shape)
+    return tensor
+
+
 def image_layout(image: Any) -> str:
     """``nv12``, ``chw`` or ``hwc`` from a uint8 tensor's shape."""
     if image.ndim == 2:
@@ -75,8 +95,8 @@ def yuv_to_rgb(yuv: Any) -> Any:
     """``[B, 3, H, W]`` float Y, U, V (0..255) -> RGB (not clamped)."""
     import torch
 
-    matrix = torch.tensor(_YUV_TO_RGB, dtype=yuv.dtype, device=yuv.device)
-    offset = torch.tensor((16.0, 128.0, 128.0), dtype=yuv.dtype, device=yuv.device).view(1, 3, 1, 1)
+    matrix = constant(_YUV_TO_RGB, yuv.dtype, yuv.device, (3, 3))
+    offset = constant((16.0, 128.0, 128.0), yuv.dtype, yuv.device, (1, 3, 1, 1))
     return torch.einsum("ij,bjhw->bihw", matrix, yuv - offset)
 
 
@@ -86,15 +106,28 @@ def _finish(rgb: Any, color_format: str, scale: float, offsets: Any) -> Any:
     if color_format == "BGR":
         rgb = rgb.flip(1)
     elif color_format == "GRAY":
-        import torch
 
-        weights = torch.tensor(_GRAY, dtype=rgb.dtype, device=rgb.device).view(1, 3, 1, 1)
+        weights = constant(_GRAY, rgb.dtype, rgb.device, (1, 3, 1, 1))
         rgb = (rgb * weights).sum(dim=1, keepdim=True)
     return (rgb - offsets) * scale
 
 
+_TAPS: dict[tuple, tuple[Any, Any, Any]] = {}
+
+
 def _taps(source: int, target: int, device: Any, dtype: Any) -> tuple[Any, Any, Any]:
-    """Bilinear source indices and weights along one axis (half-pixel centres, as F.interpolate)."""
+    """Bilinear source indices and weights along one axis (half-pixel centres, as F.interpolate);
+    made once per sizes, device and type."""
+    key = (source, target, str(device), str(dtype))
+    taps = _TAPS.get(key)
+    if taps is None:
+        if len(_TAPS) > 256:
+            _TAPS.clear()
+        taps = _TAPS[key] = _make_taps(source, target, device, dtype)
+    return taps
+
+
+def _make_taps(source: int, target: int, device: Any, dtype: Any) -> tuple[Any, Any, Any]:
     import torch
 
     position = ((torch.arange(target, device=device, dtype=torch.float32) + 0.5) * (source / target) - 0.5).clamp(min=0)
@@ -177,13 +210,15 @@ def preprocess_batch(
     work_dtype = out_dtype if device.type == "cuda" else torch.float32
     mode = MODES[interpolation]
     channels = 1 if color_format == "GRAY" else 3
-    offsets_t = torch.tensor(list(offsets)[:channels] or [0.0], dtype=work_dtype, device=device).view(1, -1, 1, 1)
+    offsets_t = constant(tuple(float(v) for v in list(offsets)[:channels]) or (0.0,), work_dtype, device, (1, -1, 1, 1))
     if offsets_t.shape[1] != channels:
         offsets_t = offsets_t[:, :1].expand(1, channels, 1, 1)
     count = len(images)
     # Black padding before normalisation, as in nvinfer and the CPU path.
-    out = ((torch.zeros(1, channels, 1, 1, dtype=work_dtype, device=device) - offsets_t) * net_scale_factor)
-    out = out.to(out_dtype).expand(count, channels, height, width).contiguous()
+    out = torch.empty((count, channels, height, width), dtype=out_dtype, device=device)
+
+    def pad() -> None:  # the value of black after normalisation, everywhere (the image is written over it)
+        out.copy_((-offsets_t * net_scale_factor).to(out_dtype).expand_as(out))
 
     sizes = [frame_size(image) for image in images]
     layouts = [image_layout(image) for image in images]
@@ -199,11 +234,14 @@ def preprocess_batch(
             rgb = to_rgb(stacked, layouts[0], work_dtype)
             if (new_h, new_w) != (frame_h, frame_w):
                 rgb = F.interpolate(rgb, size=(new_h, new_w), mode=mode, align_corners=None if mode == "nearest" else False)
+        if (new_h, new_w) != (height, width):  # letterbox bars
+            pad()
         out[:, :, pad_y:pad_y + new_h, pad_x:pad_x + new_w] = _finish(rgb, color_format, net_scale_factor, offsets_t)
         transform = Transform(new_w / frame_w, new_h / frame_h, float(pad_x), float(pad_y), 0.0, 0.0, frame_w, frame_h)
         return out, [transform] * count
 
     # ROI crops / mixed sizes: one grid_sample per distinct frame for all of its crops.
+    pad()
     groups: dict[int, list[int]] = {}
     for index, image in enumerate(images):
         groups.setdefault(id(image), []).append(index)

@@ -75,6 +75,8 @@ class InferEngine:
         if not onnx_file and backend is None:
             raise ConfigError(f"{where}: no model: set 'onnx-file' (a path) or 'model' (a model-zoo name)")
         self.labels = list(config.labels) or (read_labels(labels_file) if labels_file else [])
+        #: (batch, frame shape, device) -> captured pre-processing + model (``vistream.accel.cuda_infer``)
+        self.gpu_steps: dict[tuple, Any] = {}
         self.backend = backend or create_backend(config.backend, str(onnx_file), device=config.device,
                                                  threads=config.threads or None)
         self._check_input(where)

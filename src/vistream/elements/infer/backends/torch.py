@@ -299,6 +299,47 @@ class TorchBackend(Backend):
             return None
         return graph, static_input, static_outputs
 
+    def capture_with(self, size: int, prologue: Any) -> Any:
+        """Capture ``prologue()`` (which makes a batch of ``size`` model inputs from buffers the
+        caller owns and refills, e.g. pre-processing of frames) and the model as one CUDA graph.
+
+        Returns a function that replays the graph and returns the model's outputs (static tensors,
+        overwritten by the next replay), or None when this model or device cannot be captured.
+        """
+        import torch
+
+        if not self.use_graphs:
+            return None
+        try:
+            with torch.no_grad():
+                module = self._static_module(size, self._prepare(prologue()))
+            device = self.torch_device
+
+            def step() -> list[Any]:
+                return self._run(self._prepare(prologue()), module)
+
+            stream = torch.cuda.Stream(device=device)
+            stream.wait_stream(torch.cuda.current_stream(device))
+            with torch.cuda.stream(stream), torch.no_grad():
+                for _ in range(3):  # warm-up outside the graph
+                    step()
+            torch.cuda.current_stream(device).wait_stream(stream)
+            graph = torch.cuda.CUDAGraph()
+            # a memory pool of its own: it is replayed in any order with the backend's graphs
+            with torch.cuda.graph(graph, capture_error_mode="thread_local"), torch.no_grad():
+                outputs = step()
+        except Exception as exc:
+            log.warning("torch backend: pre-processing and model not captured together for batch %d (%s: %s)",
+                        size, type(exc).__name__, exc)
+            return None
+
+        def replay() -> list[Any]:
+            graph.replay()
+            self.graph_replays += 1
+            return outputs
+
+        return replay
+
     def prepare(self, max_batch: int) -> None:
         """Capture the graphs for batches of 1 and of up to ``max_batch`` now, at start-up.
 

@@ -289,6 +289,8 @@ def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float,
     after, t1 = dict(sink.stream_stats.frames), time.perf_counter()
     errors = [m.text for m in pipeline.bus.errors][:3]
     sources = [pipeline[f"src{i}"] for i in range(streams)]
+    engine = pipeline["infer"].engine
+    fused = sum(1 for step in (engine.gpu_steps.values() if engine else ()) if step is not None)
     pipeline.stop(timeout=15)
     per_stream = [(after.get(i, 0) - before.get(i, 0)) / (t1 - t0) for i in range(streams)]
     elements = {name: pipeline[name].stats.summary() for name in ("mux", "infer", "tracker", "msgconv", "sink")
@@ -298,7 +300,7 @@ def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float,
         "mean_stream_fps": round(float(np.mean(per_stream)), 2), "startup_s": round(startup, 1),
         "nvdec_streams": sum(1 for s in sources if s.decoding_on == "nvdec"),
         "cpu_streams": sum(1 for s in sources if s.decoding_on == "cpu"),
-        "host_to_device_copies": sum(s.host_to_device for s in sources),
+        "host_to_device_copies": sum(s.host_to_device for s in sources), "fused_graphs": fused,
         "elements": elements, "latency": sink.stream_stats.latency_summary(), "errors": errors,
     }
 

@@ -299,17 +299,29 @@ class TorchBackend(Backend):
             return None
         return graph, static_input, static_outputs
 
-    def capture_with(self, size: int, prologue: Any) -> Any:
+    def capture_with(self, size: int, prologue: Any, attempts: int = 3) -> Any:
         """Capture ``prologue()`` (which makes a batch of ``size`` model inputs from buffers the
         caller owns and refills, e.g. pre-processing of frames) and the model as one CUDA graph.
 
         Returns a function that replays the graph and returns the model's outputs (static tensors,
         overwritten by the next replay), or None when this model or device cannot be captured.
+        A capture made while the pipeline runs can be spoilt by another thread (a decoder freeing
+        device memory synchronises the device), so it is tried ``attempts`` times.
         """
-        import torch
+        import time
 
         if not self.use_graphs:
             return None
+        for attempt in range(1, attempts + 1):
+            replay = self._capture_with(size, prologue, last=attempt == attempts)
+            if replay is not None:
+                return replay
+            time.sleep(0.05 * attempt)
+        return None
+
+    def _capture_with(self, size: int, prologue: Any, last: bool) -> Any:
+        import torch
+
         try:
             with torch.no_grad():
                 module = self._static_module(size, self._prepare(prologue()))
@@ -329,8 +341,9 @@ class TorchBackend(Backend):
             with torch.cuda.graph(graph, capture_error_mode="thread_local"), torch.no_grad():
                 outputs = step()
         except Exception as exc:
-            log.warning("torch backend: pre-processing and model not captured together for batch %d (%s: %s)",
-                        size, type(exc).__name__, exc)
+            (log.warning if last else log.info)(
+                "torch backend: pre-processing and model not captured together for batch %d (%s: %s)%s",
+                size, type(exc).__name__, str(exc).splitlines()[0], "" if last else "; trying again")
             return None
 
         def replay() -> list[Any]:

@@ -160,11 +160,15 @@ def worker_env(index: int, gpus: list[int]) -> dict[str, str]:
     return {**os.environ, "CUDA_VISIBLE_DEVICES": str(gpus[index % len(gpus)])}
 
 
-def collect(workers: list[Any], timeout: float) -> list[dict | str]:
-    """Each worker's last stdout line as JSON, or why it printed none (exit status, last error line)."""
+def collect(workers: list[Any], timeout: float, log_dir: str = "") -> list[dict | str]:
+    """Each worker's last stdout line as JSON, or why it printed none (exit status, last error line).
+    With ``log_dir``, the whole stderr of a worker that failed is kept there."""
     parts: list[dict | str] = []
     for worker in workers:
         out, err = worker.communicate(timeout=timeout)
+        if worker.returncode and log_dir:
+            Path(log_dir).mkdir(parents=True, exist_ok=True)
+            (Path(log_dir) / f"worker-{worker.pid}-exit{worker.returncode}.log").write_text(err)
         try:
             parts.append(json.loads(out.strip().splitlines()[-1]))
         except (IndexError, ValueError):
@@ -341,7 +345,8 @@ def run_processes(args: argparse.Namespace, config_path: str, streams: int, sync
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=worker_env(i, gpus))
                for i, n in enumerate(shares)]
     parts: list[dict] = []
-    for share, part in zip(shares, collect(workers, timeout=seconds + args.warmup + 300), strict=True):
+    for share, part in zip(shares, collect(workers, timeout=seconds + args.warmup + 300, log_dir=args.worker_logs),
+                           strict=True):
         if isinstance(part, str):  # a worker that died counts as streams at 0 fps, with its reason
             part = {"fps": 0.0, "min_stream_fps": 0.0, "nvdec_streams": 0, "cpu_streams": 0,
                     "host_to_device_copies": 0, "errors": [f"worker ({share} streams) failed: {part}"]}
@@ -476,6 +481,7 @@ def main() -> int:
     parser.add_argument("--startup-allowance", type=float, default=30.0,
                         help="multi-process runs: seconds after launch at which every process starts measuring")
     parser.add_argument("--measure-at", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-logs", default="", help="keep the stderr of worker processes that fail in this folder")
     parser.add_argument("--skip-single", action="store_true", help="throughput: only the multi-process run")
     parser.add_argument("--gpus", default="0", help="GPUs the processes take in turn, e.g. 0,1 (scaling section: 1 vs all)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

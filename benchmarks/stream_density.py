@@ -294,7 +294,9 @@ def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float,
     errors = [m.text for m in pipeline.bus.errors][:3]
     sources = [pipeline[f"src{i}"] for i in range(streams)]
     engine = pipeline["infer"].engine
-    fused = sum(1 for step in (engine.gpu_steps.values() if engine else ()) if step is not None)
+    from vistream.accel.cuda_infer import FusedStep
+
+    fused = sum(1 for step in (engine.gpu_steps.values() if engine else ()) if isinstance(step, FusedStep))
     pipeline.stop(timeout=15)
     per_stream = [(after.get(i, 0) - before.get(i, 0)) / (t1 - t0) for i in range(streams)]
     elements = {name: pipeline[name].stats.summary() for name in ("mux", "infer", "tracker", "msgconv", "sink")

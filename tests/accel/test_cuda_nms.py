@@ -135,3 +135,4 @@ def test_rules_and_source_mapping_match_cpu_postprocess(device):
         assert 3 <= len(want[0]) == len(got[0]) and 2 not in got[2].tolist()
         np.testing.assert_allclose(got[0], want[0], atol=1e-2)
         assert got[2].tolist() == want[2].tolist()
+

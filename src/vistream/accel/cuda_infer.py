@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from vistream.accel.cuda_nms import LAYOUTS, BoxRules, detect_postprocess
@@ -93,10 +94,28 @@ class FusedStep:
         return self.replay()[self.output_index], self.transforms
 
 
+#: a capture that failed is tried again this many batches later, up to RETRIES times in all
+RETRY_EVERY = 25
+RETRIES = 10
+
+
+@dataclass
+class _Failed:
+    """A batch shape whose capture failed: how often, and batches seen since the last try."""
+
+    attempts: int = 1
+    batches: int = 0
+
+
 def fused_step(engine: Any, frames: list[Any]) -> FusedStep | None:
     """The engine's :class:`FusedStep` for this batch (captured on first use), or None when the
     batch does not qualify: a partial batch, frames not NV12 on CUDA or of different sizes, a
-    backend without CUDA graphs, or a capture that failed before."""
+    backend without CUDA graphs, or no capture yet.
+
+    A capture made while streams run can be spoilt by other threads (decoders that free device
+    memory synchronise the device); a failed one is tried again every :data:`RETRY_EVERY` batches,
+    :data:`RETRIES` times at most, the batches in between running the eager path.
+    """
     backend = engine.backend
     if len(frames) != engine.batch_size or not getattr(backend, "use_graphs", False) or not hasattr(backend, "capture_with"):
         return None
@@ -107,7 +126,16 @@ def fused_step(engine: Any, frames: list[Any]) -> FusedStep | None:
         return None
     key = (len(frames), tuple(first.shape), str(first.device))
     steps = engine.gpu_steps
-    if key not in steps:
-        step = FusedStep(engine, frames)
-        steps[key] = step if step.replay is not None else None
-    return steps[key]
+    entry = steps.get(key)
+    if isinstance(entry, FusedStep):
+        return entry
+    if isinstance(entry, _Failed):
+        entry.batches += 1
+        if entry.attempts >= RETRIES or entry.batches < RETRY_EVERY:
+            return None
+    step = FusedStep(engine, frames)
+    if step.replay is not None:
+        steps[key] = step
+        return step
+    steps[key] = _Failed(attempts=entry.attempts + 1 if isinstance(entry, _Failed) else 1)
+    return None

@@ -51,6 +51,11 @@ class Objects:
         self.data: dict[str, np.ndarray] = {}
 
     @classmethod
+    def _empty_shell(cls) -> Objects:
+        """An instance whose columns the caller sets, all of them (skips making defaults)."""
+        return cls.__new__(cls)
+
+    @classmethod
     def from_arrays(
         cls,
         xyxy: np.ndarray | Sequence[Sequence[float]],
@@ -113,7 +118,7 @@ class Objects:
         else:
             selector = np.asarray(selector)
             indices = np.flatnonzero(selector) if selector.dtype == bool else selector.astype(np.int64)
-        out = Objects()
+        out = Objects._empty_shell()
         out.xyxy = self.xyxy[indices]
         out.confidence = self.confidence[indices]
         out.class_id = self.class_id[indices]
@@ -124,13 +129,34 @@ class Objects:
         out.data = {key: value[indices] for key, value in self.data.items()}
         return out
 
+    def rows(self, start: int, stop: int) -> Objects:
+        """Rows ``start:stop`` as a new store whose columns are views of this one's (no copy):
+        the cheap way to split a table built for many frames into per-frame stores.
+
+        Example:
+            >>> table = Objects.from_arrays([[0, 0, 1, 1], [2, 2, 3, 3], [4, 4, 5, 5]], labels=["a", "b", "c"])
+            >>> part = table.rows(1, 3)
+            >>> part.labels, part.xyxy[0].tolist()
+            (['b', 'c'], [2.0, 2.0, 3.0, 3.0])
+        """
+        out = Objects._empty_shell()
+        out.xyxy = self.xyxy[start:stop]
+        out.confidence = self.confidence[start:stop]
+        out.class_id = self.class_id[start:stop]
+        out.object_id = self.object_id[start:stop]
+        out.component_id = self.component_id[start:stop]
+        out.parent = self.parent[start:stop]
+        out.labels = self.labels[start:stop]
+        out.data = {key: value[start:stop] for key, value in self.data.items()}
+        return out
+
     def append(self, other: Objects) -> Objects:
         """Return a new store with ``other``'s rows after this one's (extra columns must agree)."""
         if len(self) == 0:
             return other.copy()
         if len(other) == 0:
             return self.copy()
-        out = Objects()
+        out = Objects._empty_shell()
         out.xyxy = np.concatenate([self.xyxy, other.xyxy])
         out.confidence = np.concatenate([self.confidence, other.confidence])
         out.class_id = np.concatenate([self.class_id, other.class_id])
@@ -138,6 +164,7 @@ class Objects:
         out.component_id = np.concatenate([self.component_id, other.component_id])
         out.parent = np.concatenate([self.parent, other.parent])
         out.labels = self.labels + other.labels
+        out.data = {}
         for key in set(self.data) | set(other.data):
             left = self.data.get(key)
             right = other.data.get(key)
@@ -163,7 +190,7 @@ class Objects:
             return cls()
         if len(parts) == 1:
             return parts[0].copy()
-        out = cls()
+        out = cls._empty_shell()
         out.xyxy = np.concatenate([p.xyxy for p in parts])
         out.confidence = np.concatenate([p.confidence for p in parts])
         out.class_id = np.concatenate([p.class_id for p in parts])
@@ -171,6 +198,7 @@ class Objects:
         out.component_id = np.concatenate([p.component_id for p in parts])
         out.parent = np.concatenate([p.parent for p in parts])
         out.labels = [label for p in parts for label in p.labels]
+        out.data = {}
         keys = list(dict.fromkeys(key for p in parts for key in p.data))
         for key in keys:
             like = next(p.data[key] for p in parts if key in p.data)

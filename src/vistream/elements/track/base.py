@@ -412,10 +412,11 @@ class Tracker:
             outputs[detected[0][0]] = TrackOutput(out, past.get(int(group_sources[0]), []))
             return
         order = np.argsort(out_owner, kind="stable")  # detections before shadows within each frame
-        bounds = np.searchsorted(out_owner[order], np.arange(len(detected) + 1))
+        bounds = np.searchsorted(out_owner[order], np.arange(len(detected) + 1)).tolist()
+        ordered = out.select(order)
         for position, (index, frame) in enumerate(detected):
-            rows = order[bounds[position]:bounds[position + 1]]
-            outputs[index] = TrackOutput(out.select(rows), past.get(frame.source_id, []))
+            outputs[index] = TrackOutput(ordered.rows(bounds[position], bounds[position + 1]),
+                                         past.get(frame.source_id, []))
 
     def _update_matched(self, track_rows: np.ndarray, det_rows: np.ndarray, detections: Objects,
                         boxes: np.ndarray) -> None:

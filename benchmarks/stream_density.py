@@ -574,13 +574,6 @@ def main() -> int:
         if "latency" in sections and name == "yolov3-tiny":
             entry["latency"] = latency(args, config_path)
             save()
-        decode = result.get("decode", {}).get("both", {}).get("fps")
-        ceiling = entry.get("ceiling", {}).get("model_fps")
-        fps = entry.get("throughput", {}).get("fps")
-        if decode and ceiling and fps:
-            entry["vs_ceiling"] = round(fps / min(decode, ceiling), 3)
-        if fps and entry.get("naive"):
-            entry["vs_naive"] = round(fps / entry["naive"]["peak_fps"], 2)
     result["summary"] = summarize(result)
     text = json.dumps(result, indent=2)
     print(text)

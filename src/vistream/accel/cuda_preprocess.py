@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,24 +36,16 @@ _YUV_TO_RGB = ((1.164383, 0.0, 1.596027), (1.164383, -0.391762, -0.812968), (1.1
 _GRAY = (0.299, 0.587, 0.114)
 
 
-_CONSTANTS: dict[tuple, Any] = {}
-
-
+@functools.lru_cache(maxsize=256)
 def constant(values: Any, dtype: Any, device: Any, shape: tuple[int, ...] = (-1,)) -> Any:
-    """A small constant tensor on ``device``, made once and reused.
+    """A small constant tensor on ``device``, made once and reused (``values`` a tuple).
 
     Creating it per batch costs a host->device copy and a wait for the stream (and such a copy
     cannot be captured in a CUDA graph), while the values never change.
     """
     import torch
 
-    key = (values, str(dtype), str(device), shape)
-    tensor = _CONSTANTS.get(key)
-    if tensor is None:
-        if len(_CONSTANTS) > 256:
-            _CONSTANTS.clear()
-        tensor = _CONSTANTS[key] = torch.tensor(values, dtype=dtype, device=device).view(shape)
-    return tensor
+    return torch.tensor(values, dtype=dtype, device=device).view(shape)
 
 
 def image_layout(image: Any) -> str:
@@ -112,22 +105,10 @@ def _finish(rgb: Any, color_format: str, scale: float, offsets: Any) -> Any:
     return (rgb - offsets) * scale
 
 
-_TAPS: dict[tuple, tuple[Any, Any, Any]] = {}
-
-
+@functools.lru_cache(maxsize=256)
 def _taps(source: int, target: int, device: Any, dtype: Any) -> tuple[Any, Any, Any]:
     """Bilinear source indices and weights along one axis (half-pixel centres, as F.interpolate);
     made once per sizes, device and type."""
-    key = (source, target, str(device), str(dtype))
-    taps = _TAPS.get(key)
-    if taps is None:
-        if len(_TAPS) > 256:
-            _TAPS.clear()
-        taps = _TAPS[key] = _make_taps(source, target, device, dtype)
-    return taps
-
-
-def _make_taps(source: int, target: int, device: Any, dtype: Any) -> tuple[Any, Any, Any]:
     import torch
 
     position = ((torch.arange(target, device=device, dtype=torch.float32) + 0.5) * (source / target) - 0.5).clamp(min=0)

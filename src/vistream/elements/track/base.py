@@ -182,7 +182,6 @@ class Tracker:
         self.frame_num = -1
         self.past_frame: list[dict[str, Any]] = []
         self._next_ids: dict[int, int] = {}
-        self._frame_nums: dict[int, int] = {}
         # The call in progress: which track rows may match, and the stream / frame of each detection.
         self._live = np.zeros(0, dtype=bool)
         self._det_source = _EMPTY
@@ -204,7 +203,6 @@ class Tracker:
         if len(self.tracks):
             self.tracks.keep(self.tracks.source != source_id)
         self._next_ids.pop(source_id, None)
-        self._frame_nums.pop(source_id, None)
 
     def update(self, objects: Objects, frame_num: int | None = None, detected: bool = True) -> Objects:
         """Track one frame of the stream ``source_id``.
@@ -335,20 +333,7 @@ class Tracker:
     def _update_group(self, group: list[tuple[int, TrackInput]], outputs: list[TrackOutput | None]) -> None:
         config = self.config
         tracks = self.tracks
-        for _, frame in group:
-            self._frame_nums[frame.source_id] = int(frame.frame_num)
-        if self.uses_kalman and len(tracks):
-            rows = np.flatnonzero(member(tracks.source, np.array([frame.source_id for _, frame in group])))
-            if len(rows):
-                whole = len(rows) == len(tracks)
-                mean, cov = self.kalman.predict(tracks.mean if whole else tracks.mean[rows],
-                                                tracks.cov if whole else tracks.cov[rows])
-                if whole:
-                    tracks.mean, tracks.cov = mean, cov
-                    tracks.boxes = self.kalman.to_xyxy(mean)
-                else:
-                    tracks.mean[rows], tracks.cov[rows] = mean, cov
-                    tracks.boxes[rows] = self.kalman.to_xyxy(mean)
+        self._predict(np.array([frame.source_id for _, frame in group]))
         detected = []
         for index, frame in group:
             if frame.detected:
@@ -383,7 +368,8 @@ class Tracker:
         newly_confirmed = live & ~tracks.confirmed & (tracks.hits >= config.probation_age)
         past: dict[int, list[dict[str, Any]]] = {}
         if config.output_past_frame and newly_confirmed.any():
-            past = self._collect_past_frame(np.flatnonzero(newly_confirmed))
+            frame_of = {frame.source_id: int(frame.frame_num) for _, frame in detected}
+            past = self._collect_past_frame(np.flatnonzero(newly_confirmed), frame_of)
         tracks.confirmed |= newly_confirmed
         ended = live & np.where(tracks.confirmed, tracks.misses > config.max_shadow_tracking_age,
                                 tracks.misses >= max(config.early_termination_age, 1))
@@ -408,11 +394,31 @@ class Tracker:
         if ended.any():
             tracks.keep(~ended)
         self._live = np.zeros(len(tracks), dtype=bool)
-        if len(detected) == 1:
-            outputs[detected[0][0]] = TrackOutput(out, past.get(int(group_sources[0]), []))
+        self._deliver(out, out_owner, detected, past, outputs)
+
+    def _predict(self, sources: np.ndarray) -> None:
+        """Move the tracks of ``sources`` one frame on (Kalman algorithms)."""
+        tracks = self.tracks
+        if not self.uses_kalman or not len(tracks):
             return
-        order = np.argsort(out_owner, kind="stable")  # detections before shadows within each frame
-        bounds = np.searchsorted(out_owner[order], np.arange(len(detected) + 1)).tolist()
+        rows = np.flatnonzero(member(tracks.source, sources))
+        if len(rows) == len(tracks):
+            tracks.mean, tracks.cov = self.kalman.predict(tracks.mean, tracks.cov)
+            tracks.boxes = self.kalman.to_xyxy(tracks.mean)
+        elif len(rows):
+            tracks.mean[rows], tracks.cov[rows] = self.kalman.predict(tracks.mean[rows], tracks.cov[rows])
+            tracks.boxes[rows] = self.kalman.to_xyxy(tracks.mean[rows])
+
+    @staticmethod
+    def _deliver(out: Objects, owner: np.ndarray, detected: list[tuple[int, TrackInput]],
+                 past: dict[int, list[dict[str, Any]]], outputs: list[TrackOutput | None]) -> None:
+        """Split the group's output table into one store per frame (``owner``: position in ``detected``)."""
+        if len(detected) == 1:
+            index, frame = detected[0]
+            outputs[index] = TrackOutput(out, past.get(frame.source_id, []))
+            return
+        order = np.argsort(owner, kind="stable")  # detections before shadows within each frame
+        bounds = np.searchsorted(owner[order], np.arange(len(detected) + 1)).tolist()
         ordered = out.select(order)
         for position, (index, frame) in enumerate(detected):
             outputs[index] = TrackOutput(ordered.rows(bounds[position], bounds[position + 1]),
@@ -508,15 +514,16 @@ class Tracker:
         rows[:, 5] = confidence[det_rows]
         return rows
 
-    def _collect_past_frame(self, rows: np.ndarray) -> dict[int, list[dict[str, Any]]]:
-        """Past-frame data of the tracks at ``rows`` (confirmed on this frame), per stream."""
+    def _collect_past_frame(self, rows: np.ndarray, frame_of: dict[int, int]) -> dict[int, list[dict[str, Any]]]:
+        """Past-frame data of the tracks at ``rows`` (confirmed on this frame), per stream
+        (``frame_of``: each stream's current frame number)."""
         tracks = self.tracks
         found: dict[int, list[dict[str, Any]]] = {}
         for row in rows:  # only tracks confirmed on this frame: a handful
             source = int(tracks.source[row])
             count = min(int(tracks.hits[row]), tracks.past.shape[1])
             past = tracks.past[row, :count]
-            past = past[past[:, 0] < self._frame_nums[source]]
+            past = past[past[:, 0] < frame_of[source]]
             if len(past) == 0:
                 continue
             found.setdefault(source, []).append({

@@ -280,18 +280,9 @@ class TorchBackend(Backend):
         static_input[: like.shape[0]].copy_(like)  # a real input for warm-up; no RNG (its state is global)
         try:
             module = self._static_module(size, static_input)
-            stream = torch.cuda.Stream(device=self.torch_device)
-            stream.wait_stream(torch.cuda.current_stream(self.torch_device))
-            with torch.cuda.stream(stream), torch.no_grad():
-                for _ in range(3):  # warm-up outside the graph (cuDNN autotuning, lazy allocations)
-                    self._run(static_input, module)
-            torch.cuda.current_stream(self.torch_device).wait_stream(stream)
             if self._pool is None:
                 self._pool = torch.cuda.graph_pool_handle()
-            graph = torch.cuda.CUDAGraph()
-            # thread_local: decoders and copies in other threads (NVDEC, uploads) may run meanwhile
-            with torch.cuda.graph(graph, pool=self._pool, capture_error_mode="thread_local"), torch.no_grad():
-                static_outputs = self._run(static_input, module)
+            graph, static_outputs = self._record(lambda: self._run(static_input, module), pool=self._pool)
         except Exception as exc:  # some models cannot be made static or captured: run them eagerly
             log.warning("torch backend: no CUDA graph for batch %d (%s: %s); running eagerly",
                         size, type(exc).__name__, exc)
@@ -299,51 +290,26 @@ class TorchBackend(Backend):
             return None
         return graph, static_input, static_outputs
 
-    def capture_with(self, size: int, prologue: Any, attempts: int = 3) -> Any:
+    def capture_with(self, size: int, prologue: Any) -> Any:
         """Capture ``prologue()`` (which makes a batch of ``size`` model inputs from buffers the
         caller owns and refills, e.g. pre-processing of frames) and the model as one CUDA graph.
 
         Returns a function that replays the graph and returns the model's outputs (static tensors,
-        overwritten by the next replay), or None when this model or device cannot be captured.
-        A capture made while the pipeline runs can be spoilt by another thread (a decoder freeing
-        device memory synchronises the device), so it is tried ``attempts`` times.
+        overwritten by the next replay), or None when the capture failed (a capture made while
+        streams run can be spoilt by another thread; the caller decides when to try again).
         """
-        import time
+        import torch
 
         if not self.use_graphs:
             return None
-        for attempt in range(1, attempts + 1):
-            replay = self._capture_with(size, prologue, last=attempt == attempts)
-            if replay is not None:
-                return replay
-            time.sleep(0.05 * attempt)
-        return None
-
-    def _capture_with(self, size: int, prologue: Any, last: bool) -> Any:
-        import torch
-
         try:
             with torch.no_grad():
                 module = self._static_module(size, self._prepare(prologue()))
-            device = self.torch_device
-
-            def step() -> list[Any]:
-                return self._run(self._prepare(prologue()), module)
-
-            stream = torch.cuda.Stream(device=device)
-            stream.wait_stream(torch.cuda.current_stream(device))
-            with torch.cuda.stream(stream), torch.no_grad():
-                for _ in range(3):  # warm-up outside the graph
-                    step()
-            torch.cuda.current_stream(device).wait_stream(stream)
-            graph = torch.cuda.CUDAGraph()
             # a memory pool of its own: it is replayed in any order with the backend's graphs
-            with torch.cuda.graph(graph, capture_error_mode="thread_local"), torch.no_grad():
-                outputs = step()
+            graph, outputs = self._record(lambda: self._run(self._prepare(prologue()), module), pool=None)
         except Exception as exc:
-            (log.warning if last else log.info)(
-                "torch backend: pre-processing and model not captured together for batch %d (%s: %s)%s",
-                size, type(exc).__name__, str(exc).splitlines()[0], "" if last else "; trying again")
+            log.warning("torch backend: pre-processing and model not captured together for batch %d (%s: %s)",
+                        size, type(exc).__name__, str(exc).splitlines()[0])
             return None
 
         def replay() -> list[Any]:
@@ -352,6 +318,23 @@ class TorchBackend(Backend):
             return outputs
 
         return replay
+
+    def _record(self, step: Any, pool: Any) -> tuple[Any, Any]:
+        """Warm ``step`` up on a side stream, then capture it as a CUDA graph; ``(graph, outputs)``."""
+        import torch
+
+        device = self.torch_device
+        stream = torch.cuda.Stream(device=device)
+        stream.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(stream), torch.no_grad():
+            for _ in range(3):  # warm-up outside the graph (cuDNN autotuning, lazy allocations)
+                step()
+        torch.cuda.current_stream(device).wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        # thread_local: decoders and copies in other threads (NVDEC, uploads) may run meanwhile
+        with torch.cuda.graph(graph, pool=pool, capture_error_mode="thread_local"), torch.no_grad():
+            outputs = step()
+        return graph, outputs
 
     def prepare(self, max_batch: int) -> None:
         """Capture the graphs for batches of 1 and of up to ``max_batch`` now, at start-up.

@@ -162,11 +162,11 @@ def worker_env(index: int, gpus: list[int]) -> dict[str, str]:
 
 def collect(workers: list[Any], timeout: float, log_dir: str = "") -> list[dict | str]:
     """Each worker's last stdout line as JSON, or why it printed none (exit status, last error line).
-    With ``log_dir``, the whole stderr of a worker that failed is kept there."""
+    With ``log_dir``, every worker's whole stderr is kept there (capture warnings, crashes)."""
     parts: list[dict | str] = []
     for worker in workers:
         out, err = worker.communicate(timeout=timeout)
-        if worker.returncode and log_dir:
+        if log_dir:
             Path(log_dir).mkdir(parents=True, exist_ok=True)
             (Path(log_dir) / f"worker-{worker.pid}-exit{worker.returncode}.log").write_text(err)
         try:
@@ -296,7 +296,8 @@ def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float,
     engine = pipeline["infer"].engine
     from vistream.accel.cuda_infer import FusedStep
 
-    fused = sum(1 for step in (engine.gpu_steps.values() if engine else ()) if isinstance(step, FusedStep))
+    steps = [step for step in (engine.gpu_steps.values() if engine else ()) if isinstance(step, FusedStep)]
+    fused, fallbacks = len(steps), sum(step.fallbacks for step in steps)
     pipeline.stop(timeout=15)
     per_stream = [(after.get(i, 0) - before.get(i, 0)) / (t1 - t0) for i in range(streams)]
     elements = {name: pipeline[name].stats.summary() for name in ("mux", "infer", "tracker", "msgconv", "sink")
@@ -307,6 +308,7 @@ def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float,
         "nvdec_streams": sum(1 for s in sources if s.decoding_on == "nvdec"),
         "cpu_streams": sum(1 for s in sources if s.decoding_on == "cpu"),
         "host_to_device_copies": sum(s.host_to_device for s in sources), "fused_graphs": fused,
+        "graph_postprocess_redone": fallbacks,
         "elements": elements, "latency": sink.stream_stats.latency_summary(), "errors": errors,
     }
 
@@ -483,7 +485,7 @@ def main() -> int:
     parser.add_argument("--startup-allowance", type=float, default=30.0,
                         help="multi-process runs: seconds after launch at which every process starts measuring")
     parser.add_argument("--measure-at", type=float, default=0.0, help=argparse.SUPPRESS)
-    parser.add_argument("--worker-logs", default="", help="keep the stderr of worker processes that fail in this folder")
+    parser.add_argument("--worker-logs", default="", help="keep the stderr of every worker process in this folder")
     parser.add_argument("--skip-single", action="store_true", help="throughput: only the multi-process run")
     parser.add_argument("--gpus", default="0", help="GPUs the processes take in turn, e.g. 0,1 (scaling section: 1 vs all)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

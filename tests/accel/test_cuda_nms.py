@@ -136,3 +136,43 @@ def test_rules_and_source_mapping_match_cpu_postprocess(device):
         np.testing.assert_allclose(got[0], want[0], atol=1e-2)
         assert got[2].tolist() == want[2].tolist()
 
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("layout", ["yolo", "yolov8"])
+def test_fixed_size_postprocess_equals_exact_path(device, layout):
+    """The graph-friendly post-processing (fixed K, fixed NMS steps) gives the exact path's result
+    whenever it says it did; with rules, source mapping and an excluded class."""
+    from vistream.accel.cuda_nms import BoxRules, Postprocess
+
+    rng = np.random.default_rng(5)
+    batch = np.stack([_yolo_rows(rng, 700, 3) for _ in range(4)])
+    if layout == "yolov8":
+        batch = np.delete(batch, 4, axis=2).transpose(0, 2, 1).copy()
+    output = torch.from_numpy(batch).to(device)
+    transforms = [(0.4, 0.5, 3.0, 20.0, 0.0, 0.0)] * 4
+    sizes = [(1040, 832)] * 4
+    spec = Postprocess(layout, 0.2, 0.5, max_candidates=700, rules=BoxRules(40, 30, 260, 0, 50, 40, 7, 0.35, (2,)))
+    exact = spec.run(output, transforms, sizes)
+    fixed = spec.fixed(transforms, sizes, device, candidates=700, steps=8)
+    found = fixed.read(fixed(output).cpu().numpy())
+    assert found is not None and sum(len(b) for b in found.boxes) >= 8
+    for got, want, got_scores, want_scores in zip(found.boxes, exact.boxes, found.scores, exact.scores, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-4)
+        np.testing.assert_allclose(got_scores, want_scores, atol=1e-6)
+    few = spec.fixed(transforms, sizes, device, candidates=16)  # images hold more candidates than 16
+    assert few.read(few(output).cpu().numpy()) is None
+
+
+def test_fixed_size_nms_reports_a_chain_longer_than_its_steps():
+    """A > B > C where A suppresses B and B overlaps C: greedy keeps A and C, which takes two steps."""
+    from vistream.accel.cuda_nms import Postprocess
+
+    rows = torch.zeros(1, 3, 6)
+    rows[0, :, :4] = torch.tensor([[50.0, 50, 20, 20], [58, 50, 20, 20], [66, 50, 20, 20]])
+    rows[0, :, 4], rows[0, :, 5] = torch.tensor([0.9, 0.8, 0.7]), 1.0
+    spec = Postprocess("yolo", 0.5, 0.4)
+    assert [round(float(x)) for x in spec.run(rows).boxes[0][:, 0]] == [40, 56]
+    assert spec.fixed(None, None, "cpu", steps=1).read(spec.fixed(None, None, "cpu", steps=1)(rows).numpy()) is None
+    two = spec.fixed(None, None, "cpu", steps=2)
+    assert [round(float(x)) for x in two.read(two(rows).numpy()).boxes[0][:, 0]] == [40, 56]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vistream.accel.cuda_nms import LAYOUTS, BoxRules, detect_postprocess
+from vistream.accel.cuda_nms import LAYOUTS, BoxRules, FixedPostprocess, Postprocess
 
 
 def gpu_path_applies(engine: Any) -> bool:
@@ -30,6 +30,17 @@ def gpu_path_applies(engine: Any) -> bool:
             and config.cluster_mode in ("nms", "none") and len(engine.output_indices) == 1)
 
 
+def postprocess_for(engine: Any) -> Postprocess:
+    """The engine's config as GPU post-processing (thresholds, NMS, box rules)."""
+    config = engine.config
+    attrs = config.class_attrs.default
+    rules = BoxRules(attrs.detected_min_w, attrs.detected_min_h, attrs.detected_max_w, attrs.detected_max_h,
+                     attrs.roi_top_offset, attrs.roi_bottom_offset, attrs.topk, attrs.post_cluster_threshold,
+                     tuple(config.filter_out_class_ids or ()))
+    return Postprocess(engine.parser.name, engine.info.score_threshold, attrs.nms_iou_threshold,
+                       max_candidates=1000, max_detections=300, cluster=config.cluster_mode == "nms", rules=rules)
+
+
 def detect_on_gpu(engine: Any, images: Sequence[Any], memory: str) -> list[Any] | None:
     """Detections per image in source-frame pixels, or None when the GPU path does not apply."""
     import torch
@@ -38,17 +49,13 @@ def detect_on_gpu(engine: Any, images: Sequence[Any], memory: str) -> list[Any] 
 
     if not gpu_path_applies(engine):
         return None
-    config = engine.config
-    attrs = config.class_attrs.default
-    rules = BoxRules(attrs.detected_min_w, attrs.detected_min_h, attrs.detected_max_w, attrs.detected_max_h,
-                     attrs.roi_top_offset, attrs.roi_bottom_offset, attrs.topk, attrs.post_cluster_threshold,
-                     tuple(config.filter_out_class_ids or ()))
+    post = postprocess_for(engine)
     results = []
     for start in range(0, len(images), engine.batch_size):
         chunk = list(images[start:start + engine.batch_size])
-        fused = fused_step(engine, chunk)
+        fused = fused_step(engine, chunk, post)
         if fused is not None:
-            output, transforms = fused.run(chunk)
+            found, output, transforms = fused.run(chunk)
         else:
             tensor, transforms = engine.preprocess(chunk, None, memory)
             if engine.fixed_batch and len(chunk) < engine.fixed_batch:
@@ -56,42 +63,60 @@ def detect_on_gpu(engine: Any, images: Sequence[Any], memory: str) -> list[Any] 
 
                 tensor = _pad_batch(tensor, engine.fixed_batch)
             output = torch.as_tensor(engine.backend.infer(tensor)[engine.output_indices[0]][:len(chunk)])
-        table = [(t.scale_x, t.scale_y, t.pad_x, t.pad_y, t.roi_x, t.roi_y) for t in transforms]
-        sizes = [(t.source_width, t.source_height) for t in transforms]
-        found = detect_postprocess(output, engine.parser.name, engine.info.score_threshold, attrs.nms_iou_threshold,
-                                   max_candidates=1000, max_detections=300, cluster=config.cluster_mode == "nms",
-                                   transforms=table, sizes=sizes, rules=rules)
+            found = None
+        if found is None:  # the eager path, or the graph's fixed-size result was not exact for this batch
+            found = post.run(output, [(t.scale_x, t.scale_y, t.pad_x, t.pad_y, t.roi_x, t.roi_y) for t in transforms],
+                             [(t.source_width, t.source_height) for t in transforms])
         results.extend(Detections(found.boxes[i], found.scores[i], found.class_ids[i]) for i in range(len(chunk)))
     return results
 
 
 class FusedStep:
-    """Pre-processing and the model as one CUDA graph, for full batches of same-size NV12 frames.
+    """Pre-processing, the model and post-processing as one CUDA graph, for full batches of
+    same-size NV12 frames.
 
     Each torch call of the eager path gives up the GIL and has to win it back, which in a busy
-    process costs far more than the GPU work; the graph makes a batch two calls: a copy of the
-    frames into the graph's input, and one replay.
+    process costs far more than the GPU work; the graph makes a batch three calls: a copy of the
+    frames into the graph's input, one replay, and one copy of the packed detections to the host.
+    Post-processing in the graph has fixed sizes (:class:`~vistream.accel.cuda_nms.FixedPostprocess`);
+    a batch whose result may differ from the exact path's (more candidates than the graph holds, a
+    long NMS chain) is redone eagerly from the graph's model output (``fallbacks`` counts them).
     """
 
-    def __init__(self, engine: Any, frames: list[Any]) -> None:
+    def __init__(self, engine: Any, frames: list[Any], post: Postprocess) -> None:
         import torch
 
         self.frames_in = torch.stack(frames)
         self.transforms: list[Any] = []
         self.output_index = engine.output_indices[0]
+        self.post: FixedPostprocess | None = None
+        self.fallbacks = 0
 
         def prologue() -> Any:
             tensor, self.transforms = engine.preprocess(list(self.frames_in.unbind(0)), None, "cuda")
             return tensor
 
-        self.replay = engine.backend.capture_with(len(frames), prologue)
+        def epilogue(outputs: list[Any]) -> tuple[Any, Any]:
+            output = outputs[self.output_index]
+            if self.post is None:  # first call: a warm-up run, before the capture (its constants are uploaded now)
+                self.post = post.fixed([(t.scale_x, t.scale_y, t.pad_x, t.pad_y, t.roi_x, t.roi_y) for t in self.transforms],
+                                       [(t.source_width, t.source_height) for t in self.transforms], output.device)
+            return output, self.post(output)
 
-    def run(self, frames: list[Any]) -> tuple[Any, list[Any]]:
-        """Model output for ``frames`` (same count and size as at capture) and their transforms."""
+        self.replay = engine.backend.capture_with(len(frames), prologue, epilogue)
+
+    def run(self, frames: list[Any]) -> tuple[Any, Any, list[Any]]:
+        """``(detections or None, model output, transforms)`` for ``frames`` (same count and size as
+        at capture); detections are None when the exact path must redo the batch from the output."""
         import torch
 
         torch.stack(frames, out=self.frames_in)
-        return self.replay()[self.output_index], self.transforms
+        output, packed = self.replay()
+        assert self.post is not None
+        found = self.post.read(packed.cpu().numpy())
+        if found is None:
+            self.fallbacks += 1
+        return found, output, self.transforms
 
 
 #: a capture that failed is tried again this many batches later, up to RETRIES times in all
@@ -107,7 +132,7 @@ class _Failed:
     batches: int = 0
 
 
-def fused_step(engine: Any, frames: list[Any]) -> FusedStep | None:
+def fused_step(engine: Any, frames: list[Any], post: Postprocess) -> FusedStep | None:
     """The engine's :class:`FusedStep` for this batch (captured on first use), or None when the
     batch does not qualify: a partial batch, frames not NV12 on CUDA or of different sizes, a
     backend without CUDA graphs, or no capture yet.
@@ -133,7 +158,7 @@ def fused_step(engine: Any, frames: list[Any]) -> FusedStep | None:
         entry.batches += 1
         if entry.attempts >= RETRIES or entry.batches < RETRY_EVERY:
             return None
-    step = FusedStep(engine, frames)
+    step = FusedStep(engine, frames, post)
     if step.replay is not None:
         steps[key] = step
         return step

@@ -149,12 +149,13 @@ def test_torch_backend_and_gpu_path_match_onnxruntime_on_real_frames(yolov3_tiny
 
 
 def test_fused_step_reads_each_new_batch(yolov3_tiny, bikes):
-    """The captured pre-processing + model step refills its input per batch: outputs follow the frames.
+    """The captured pre-processing + model + post-processing step refills its input per batch:
+    outputs and detections follow the frames, and equal the eager path's.
 
     On the CPU the graph is replaced by an eager stand-in with the same contract (the prologue reads
     the step's own input buffer), so the plumbing that the GPU relies on is what is tested here.
     """
-    from vistream.accel.cuda_infer import FusedStep
+    from vistream.accel.cuda_infer import FusedStep, postprocess_for
     from vistream.accel.cuda_preprocess import rgb_to_nv12
     from vistream.elements.infer.config import load_config
     from vistream.elements.infer.engine import InferEngine
@@ -166,15 +167,22 @@ def test_fused_step_reads_each_new_batch(yolov3_tiny, bikes):
     config.set("batch-size", 2)
     engine = InferEngine(config)
 
-    def eager_capture(size, prologue):
-        return lambda: engine.backend.infer(prologue())
+    def eager_capture(size, prologue, epilogue):
+        return lambda: epilogue([torch.as_tensor(o) for o in engine.backend.infer(prologue())])
 
     engine.backend.capture_with = eager_capture
     frames = [rgb_to_nv12(f) for f in _bikes_frames(bikes)]
-    step = FusedStep(engine, frames[:2])
+    post = postprocess_for(engine)
+    step = FusedStep(engine, frames[:2], post)
     for batch in (frames[2:], frames[:2]):
-        output, transforms = step.run(batch)
+        found, output, transforms = step.run(batch)
         tensor, expected_transforms = engine.preprocess(batch, None, "cuda")  # torch pre-processing, any device
         expected = engine.backend.infer(tensor)[engine.output_indices[0]]
         np.testing.assert_allclose(np.asarray(output), np.asarray(expected), atol=1e-5)
         assert transforms == expected_transforms
+        exact = post.run(torch.as_tensor(expected), [(t.scale_x, t.scale_y, t.pad_x, t.pad_y, t.roi_x, t.roi_y) for t in transforms],
+                         [(t.source_width, t.source_height) for t in transforms])
+        assert found is not None and sum(len(b) for b in found.boxes) >= 2
+        for got, want in zip(found.boxes, exact.boxes, strict=True):
+            np.testing.assert_allclose(got, want, atol=1e-3)
+    assert step.fallbacks == 0

@@ -290,13 +290,15 @@ class TorchBackend(Backend):
             return None
         return graph, static_input, static_outputs
 
-    def capture_with(self, size: int, prologue: Any) -> Any:
+    def capture_with(self, size: int, prologue: Any, epilogue: Any = None) -> Any:
         """Capture ``prologue()`` (which makes a batch of ``size`` model inputs from buffers the
-        caller owns and refills, e.g. pre-processing of frames) and the model as one CUDA graph.
+        caller owns and refills, e.g. pre-processing of frames), the model and ``epilogue(outputs)``
+        (e.g. post-processing; it must not sync with the host) as one CUDA graph.
 
-        Returns a function that replays the graph and returns the model's outputs (static tensors,
-        overwritten by the next replay), or None when the capture failed (a capture made while
-        streams run can be spoilt by another thread; the caller decides when to try again).
+        Returns a function that replays the graph and returns the model's outputs, or what the
+        epilogue made of them (static tensors, overwritten by the next replay), or None when the
+        capture failed (a capture made while streams run can be spoilt by another thread; the
+        caller decides when to try again).
         """
         import torch
 
@@ -306,13 +308,14 @@ class TorchBackend(Backend):
             with torch.no_grad():
                 module = self._static_module(size, self._prepare(prologue()))
             # a memory pool of its own: it is replayed in any order with the backend's graphs
-            graph, outputs = self._record(lambda: self._run(self._prepare(prologue()), module), pool=None)
+            finish = epilogue or (lambda outputs: outputs)
+            graph, outputs = self._record(lambda: finish(self._run(self._prepare(prologue()), module)), pool=None)
         except Exception as exc:
             log.warning("torch backend: pre-processing and model not captured together for batch %d (%s: %s)",
                         size, type(exc).__name__, str(exc).splitlines()[0])
             return None
 
-        def replay() -> list[Any]:
+        def replay() -> Any:
             graph.replay()
             self.graph_replays += 1
             return outputs

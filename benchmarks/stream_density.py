@@ -257,17 +257,23 @@ def model_ceiling(config_path: str, batch: int, seconds: float, clip_frame: Any)
 
 # ---- the pipeline ------------------------------------------------------------------------------------------
 def build_pipeline(clip: str, streams: int, config_path: str, batch: int, sync: bool, nvdec_sessions: int,
-                   cpu_threads: int, tracker: str) -> Any:
+                   cpu_threads: int, tracker: str, source: str = "urisrc") -> Any:
+    """``urisrc`` x N -> ``streammux`` (a thread per stream), or one ``multiurisrc`` (one thread for
+    all streams), then infer -> tracker -> msgconv -> fakesink."""
     from vistream.core.pipeline import Pipeline
 
     pipeline = Pipeline(f"density-{streams}")
-    mux = pipeline.make("streammux", "mux", batch_size=min(batch, streams))
-    for index in range(streams):
-        source = pipeline.make("urisrc", f"src{index}", uri=clip, loop=True, sync=sync, decoder="auto",
-                               nvdec_sessions=nvdec_sessions, threads=cpu_threads)
-        pipeline.link(source, f"mux.sink_{index}")
-    infer = pipeline.make("infer", "infer", config=config_path, batch_size=min(batch, streams))
-    chain = [mux, infer]
+    if source == "multiurisrc":
+        chain = [pipeline.make("multiurisrc", "src", uri_list=[clip] * streams, loop=True, sync=sync, decoder="auto",
+                               nvdec_sessions=nvdec_sessions, batch_size=min(batch, streams))]
+    else:
+        mux = pipeline.make("streammux", "mux", batch_size=min(batch, streams))
+        for index in range(streams):
+            element = pipeline.make("urisrc", f"src{index}", uri=clip, loop=True, sync=sync, decoder="auto",
+                                    nvdec_sessions=nvdec_sessions, threads=cpu_threads)
+            pipeline.link(element, f"mux.sink_{index}")
+        chain = [mux]
+    chain.append(pipeline.make("infer", "infer", config=config_path, batch_size=min(batch, streams)))
     if tracker:
         chain.append(pipeline.make("tracker", "tracker", algorithm=tracker))
     chain.append(pipeline.make("msgconv", "msgconv"))
@@ -292,7 +298,14 @@ def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float,
     time.sleep(seconds)
     after, t1 = dict(sink.stream_stats.frames), time.perf_counter()
     errors = [m.text for m in pipeline.bus.errors][:3]
-    sources = [pipeline[f"src{i}"] for i in range(streams)]
+    if "mux" in pipeline:
+        sources = [pipeline[f"src{i}"] for i in range(streams)]
+        nvdec, copies = sum(1 for s in sources if s.decoding_on == "nvdec"), sum(s.host_to_device for s in sources)
+    else:  # multiurisrc
+        from vistream.media.multiurisrc import _NvdecFile
+
+        nvdec = sum(isinstance(s, _NvdecFile) for s in pipeline["src"].streams)
+        copies = pipeline["src"].host_to_device
     engine = pipeline["infer"].engine
     from vistream.accel.cuda_infer import FusedStep
 
@@ -300,14 +313,12 @@ def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float,
     fused, fallbacks = len(steps), sum(step.fallbacks for step in steps)
     pipeline.stop(timeout=15)
     per_stream = [(after.get(i, 0) - before.get(i, 0)) / (t1 - t0) for i in range(streams)]
-    elements = {name: pipeline[name].stats.summary() for name in ("mux", "infer", "tracker", "msgconv", "sink")
+    elements = {name: pipeline[name].stats.summary() for name in ("src", "mux", "infer", "tracker", "msgconv", "sink")
                 if name in pipeline}
     return {
         "streams": streams, "fps": round(sum(per_stream), 1), "min_stream_fps": round(min(per_stream), 2),
         "mean_stream_fps": round(float(np.mean(per_stream)), 2), "startup_s": round(startup, 1),
-        "nvdec_streams": sum(1 for s in sources if s.decoding_on == "nvdec"),
-        "cpu_streams": sum(1 for s in sources if s.decoding_on == "cpu"),
-        "host_to_device_copies": sum(s.host_to_device for s in sources), "fused_graphs": fused,
+        "nvdec_streams": nvdec, "cpu_streams": streams - nvdec, "host_to_device_copies": copies, "fused_graphs": fused,
         "graph_postprocess_redone": fallbacks,
         "elements": elements, "latency": sink.stream_stats.latency_summary(), "errors": errors,
     }
@@ -315,7 +326,7 @@ def measure_pipeline(pipeline: Any, streams: int, warmup: float, seconds: float,
 
 def run_pipeline(args: argparse.Namespace, config_path: str, streams: int, sync: bool, seconds: float) -> dict:
     pipeline = build_pipeline(args.clip, streams, config_path, args.batch, sync, args.nvdec_sessions,
-                              args.cpu_threads, args.tracker)
+                              args.cpu_threads, args.tracker, args.source)
     result = measure_pipeline(pipeline, streams, args.warmup, seconds, args.measure_at)
     log("pipeline", "sync" if sync else "fast", {k: v for k, v in result.items() if k not in ("elements", "latency")},
         {name: (e.get("mean_ms"), e.get("mean_batch_size")) for name, e in result["elements"].items()})
@@ -342,7 +353,7 @@ def run_processes(args: argparse.Namespace, config_path: str, streams: int, sync
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", "--clip", args.clip, "--yolov3-tiny", "-",
                "--labels", "-", "--worker-config", config_path, "--seconds", str(seconds), "--warmup", str(args.warmup + 5),
                "--batch", str(args.batch), "--cpu-threads", str(args.cpu_threads), "--tracker", args.tracker,
-               "--switch-interval", str(args.switch_interval),
+               "--switch-interval", str(args.switch_interval), "--source", args.source,
                # one measuring window for all: start-up (model conversion, graph capture) takes ~20 s
                "--measure-at", str(time.time() + args.startup_allowance + args.warmup)] + (["--worker-sync"] if sync else [])
     workers = [subprocess.Popen([*command, "--worker-streams", str(n), "--nvdec-sessions", str(max(1, sessions[i]))],
@@ -476,6 +487,8 @@ def main() -> int:
     parser.add_argument("--density-v8", default="40,60,70,75", help="stream counts tried for the YOLOv8n-shaped model")
     parser.add_argument("--naive", default="1,4,8,16")
     parser.add_argument("--tracker", default="iou", help="tracker algorithm ('' for none)")
+    parser.add_argument("--source", default="multiurisrc", choices=("multiurisrc", "urisrc"),
+                        help="one multiurisrc for all streams, or a urisrc per stream into streammux")
     parser.add_argument("--realtime-fps", type=float, default=29.5)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--warmup", type=float, default=3.0)

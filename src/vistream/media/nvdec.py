@@ -170,21 +170,26 @@ class NvdecReader:
         stream_ptr = self._stream.cuda_stream
         index = 0
         while True:
-            try:
-                batch = self._threaded.get_batch_frames(4)
-            except Exception as exc:
-                raise SourceError(f"NVDEC failed on '{self.target}': {exc}") from None
-            if not batch:
+            views = self.read_views(4, stream_ptr)
+            if not views:
                 return
-            views = [_surface_tensor(surface, stream_ptr) for surface in batch]
-            if all(view.shape == views[0].shape for view in views):
-                owned = torch.stack(views).unbind(0)  # one copy kernel for the batch; frames are views of it
-            else:  # the resolution changed inside this batch
-                owned = tuple(view.clone() for view in views)
+            owned = copy_frames(views)
             self._stream.synchronize()  # releases the GIL while the copy runs
             for image in owned:
                 yield DecodedFrame(image, int(index * 1e9 / self.fps))
                 index += 1
+
+    def read_views(self, count: int, stream_ptr: int) -> list[Any]:
+        """Up to ``count`` next frames (threaded decoder) as torch views of the decoder's surfaces,
+        ordered before the CUDA stream ``stream_ptr``; [] at the end of the stream.
+
+        The views alias surfaces the decoder reuses: copy them (:func:`copy_frames`) before the next call.
+        """
+        try:
+            batch = self._threaded.get_batch_frames(count)
+        except Exception as exc:
+            raise SourceError(f"NVDEC failed on '{self.target}': {exc}") from None
+        return [_surface_tensor(surface, stream_ptr) for surface in batch]
 
     def frames(self) -> Iterator[DecodedFrame]:
         """Decode to the end; each frame's tensor is complete (its copy synchronised) when yielded."""
@@ -218,6 +223,21 @@ class NvdecReader:
         self._threaded = None
         self._decoder = None
         self._demuxer = None
+
+
+def copy_frames(views: list[Any]) -> tuple[Any, ...]:
+    """Owned copies of frame views on the current CUDA stream: one copy kernel per frame size
+    (the frames returned are views of one tensor per size), in the order given."""
+    import torch
+
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for index, view in enumerate(views):
+        by_shape.setdefault(tuple(view.shape), []).append(index)
+    owned: list[Any] = [None] * len(views)
+    for indices in by_shape.values():
+        for index, image in zip(indices, torch.stack([views[i] for i in indices]).unbind(0), strict=True):
+            owned[index] = image
+    return tuple(owned)
 
 
 def _surface_tensor(surface: Any, stream_ptr: int) -> Any:

@@ -29,6 +29,37 @@ from vistream.media.uri import SourceURI, check_local, parse_uri
 log = logging.getLogger("vistream.urisrc")
 
 
+def choose_memory(source: Source, decoder: str, gpu_id: int) -> tuple[str, str]:
+    """Where ``source``'s frames live for ``decoder`` (auto, cpu, nvdec): ``("cuda" | "cpu", why not cuda)``.
+
+    ``auto`` gives ``cuda`` when NVDEC is usable and every element downstream takes GPU frames.
+    """
+    if decoder == "cpu":
+        return "cpu", "decoder=cpu"
+    if decoder == "nvdec":
+        return "cuda", ""
+    if not downstream_takes_cuda(source):
+        return "cpu", "the elements downstream take CPU frames only"
+    usable, reason = nvdec_usable(gpu_id)
+    return ("cuda" if usable else "cpu"), reason
+
+
+def downstream_takes_cuda(source: Source) -> bool:
+    """Whether the elements after ``source`` take GPU frames up to one that converts or consumes them."""
+    pad, seen = source.pads["src"], set()
+    while pad.peer is not None and pad.peer.element.name not in seen:
+        element = pad.peer.element
+        seen.add(element.name)
+        if not element.accepts_memory("cuda"):
+            return False
+        if element.output_memory("cuda") != "cuda":
+            return True  # it converts (videoconvert) or consumes the frames
+        pad = next((p for p in element.src_pads() if p.peer is not None), None)
+        if pad is None:
+            return True
+    return True
+
+
 class _Disconnected(Exception):
     """The network stream ended or failed; reconnect."""
 
@@ -88,32 +119,8 @@ class UriSource(Source):
     def output_memory(self, input_memory: str | None) -> str:
         """``cuda`` with decoder=nvdec, and with auto when NVDEC is usable and downstream takes GPU frames."""
         if self._memory is None:
-            if self.decoder == "cpu":
-                self._memory = "cpu"
-            elif self.decoder == "nvdec":
-                self._memory = "cuda"
-            else:
-                if self._downstream_takes_cuda():
-                    usable, reason = nvdec_usable(self.gpu_id)
-                else:
-                    usable, reason = False, "the elements downstream take CPU frames only"
-                self._memory = "cuda" if usable else "cpu"
-                self._cpu_reason = reason
+            self._memory, self._cpu_reason = choose_memory(self, self.decoder, self.gpu_id)
         return self._memory
-
-    def _downstream_takes_cuda(self) -> bool:
-        pad, seen = self.pads["src"], set()
-        while pad.peer is not None and pad.peer.element.name not in seen:
-            element = pad.peer.element
-            seen.add(element.name)
-            if not element.accepts_memory("cuda"):
-                return False
-            if element.output_memory("cuda") != "cuda":
-                return True  # it converts (videoconvert) or consumes the frames
-            pad = next((p for p in element.src_pads() if p.peer is not None), None)
-            if pad is None:
-                return True
-        return True
 
     def _choose_decoder(self) -> None:
         memory = self.output_memory(None)
@@ -127,7 +134,9 @@ class UriSource(Source):
                                   f"'{self._source.kind}' sources ('{self.uri}'); use decoder=cpu or auto")
             self.decoding_on = "nvdec"
         elif memory == "cuda":
-            if self._source.kind not in NVDEC_KINDS:
+            if self.decoder == "cpu":  # GPU frames from CPU decoding (multiurisrc's streams beyond its NVDEC sessions)
+                log.debug("urisrc '%s': CPU decoding; frames are uploaded", self.name)
+            elif self._source.kind not in NVDEC_KINDS:
                 log.info("urisrc '%s': CPU decoding (NVDEC cannot read %s sources); frames are uploaded", self.name, self._source.kind)
             elif not self.nvdec_limiter.acquire(self.gpu_id, self.nvdec_sessions):
                 log.info("urisrc '%s': CPU decoding (all %d NVDEC sessions of GPU %d in use); frames are uploaded",

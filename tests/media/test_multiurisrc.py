@@ -105,7 +105,7 @@ class _ReusingDecoder:
 
 
 def test_nvdec_streams_are_read_copied_and_batched_in_one_thread(monkeypatch, tmp_path: Path, bikes):
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     import av
 
     from vistream.accel.cuda_preprocess import rgb_to_nv12

@@ -27,6 +27,7 @@ Usage (on the GPU machine; see docs of the device tool):
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import platform
@@ -470,6 +471,7 @@ def summarize(result: dict) -> dict:
 
 # ---- main -------------------------------------------------------------------------------------------------------
 def main() -> int:
+    faulthandler.enable()  # a worker that crashes in native code says where
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", required=True, help="1080p30 H.264 clip")
     parser.add_argument("--yolov3-tiny", required=True, help="the zoo's yolov3-tiny model.onnx")

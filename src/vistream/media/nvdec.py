@@ -128,6 +128,7 @@ class NvdecReader:
 
         self.target = target
         self._threaded = None
+        self._surfaces: list[Any] = []
         self.gpu_id = gpu_id
         self.device = torch.device("cuda", gpu_id)
         self._stream = torch.cuda.Stream(device=self.device)
@@ -189,6 +190,9 @@ class NvdecReader:
             batch = self._threaded.get_batch_frames(count)
         except Exception as exc:
             raise SourceError(f"NVDEC failed on '{self.target}': {exc}") from None
+        # The surface objects stay referenced until the next read: the views alias their memory,
+        # which freeing them may unmap while a copy still reads it.
+        self._surfaces = batch
         return [_surface_tensor(surface, stream_ptr) for surface in batch]
 
     def frames(self) -> Iterator[DecodedFrame]:
@@ -218,6 +222,7 @@ class NvdecReader:
                 index += 1
 
     def close(self) -> None:
+        self._surfaces = []
         if self._threaded is not None:
             self._threaded.end()
         self._threaded = None

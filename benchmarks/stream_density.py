@@ -266,7 +266,7 @@ def build_pipeline(clip: str, streams: int, config_path: str, batch: int, sync: 
     pipeline = Pipeline(f"density-{streams}")
     if source == "multiurisrc":
         chain = [pipeline.make("multiurisrc", "src", uri_list=[clip] * streams, loop=True, sync=sync, decoder="auto",
-                               nvdec_sessions=nvdec_sessions, batch_size=min(batch, streams))]
+                               nvdec_sessions=nvdec_sessions, batch_size=min(batch, streams), direct_nvdec=True)]
     else:
         mux = pipeline.make("streammux", "mux", batch_size=min(batch, streams))
         for index in range(streams):
@@ -489,8 +489,8 @@ def main() -> int:
     parser.add_argument("--density-v8", default="40,60,70,75", help="stream counts tried for the YOLOv8n-shaped model")
     parser.add_argument("--naive", default="1,4,8,16")
     parser.add_argument("--tracker", default="iou", help="tracker algorithm ('' for none)")
-    parser.add_argument("--source", default="multiurisrc", choices=("multiurisrc", "urisrc"),
-                        help="one multiurisrc for all streams, or a urisrc per stream into streammux")
+    parser.add_argument("--source", default="urisrc", choices=("urisrc", "multiurisrc"),
+                        help="a urisrc per stream into streammux, or one multiurisrc direct-nvdec=true for all streams")
     parser.add_argument("--realtime-fps", type=float, default=29.5)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--warmup", type=float, default=3.0)

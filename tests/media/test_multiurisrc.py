@@ -123,7 +123,7 @@ def test_nvdec_streams_are_read_copied_and_batched_in_one_thread(monkeypatch, tm
     monkeypatch.setattr(multiurisrc, "nvdec_usable", lambda gpu_id: (True, ""))
     monkeypatch.setattr(multiurisrc, "_copy_stream", lambda gpu_id: None)
 
-    pipeline, frames = run(f"multiurisrc decoder=nvdec batch-size=4 uri-list={bikes},{other},{broken} ! appsink name=out")
+    pipeline, frames = run(f"multiurisrc decoder=nvdec direct-nvdec=true batch-size=4 uri-list={bikes},{other},{broken} ! appsink name=out")
     streams = per_stream(frames)
     assert len(streams[0]) == 30 and len(streams[1]) == 21 and len(streams[2]) == 8
     for got, want in ((streams[0], nv12), (streams[1], nv12[::-1][:21]), (streams[2], nv12)):

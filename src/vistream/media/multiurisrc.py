@@ -1,15 +1,17 @@
 """``multiurisrc``: many URIs decoded and batched by one element (DeepStream's nvmultiurisrcbin).
 
-``urisrc ! streammux`` runs one thread per stream; with dozens of NVDEC streams in one process
-those threads spend their time handing the GIL to each other. ``multiurisrc`` pulls every NVDEC
-file stream from the element's own thread (PyNvVideoCodec decodes in threads of its own), copies
-the frames of a whole round out of the decoders' surfaces in one kernel per frame size, paces
-them (``sync``) and pushes full batches, like ``streammux``. Other streams (CPU decoding,
-network sources, NVDEC without a session left) run as a ``urisrc`` in a helper thread each and are
-batched with the rest. ``source_id`` is a stream's index in ``uri-list``; each stream ends with
-its own StreamEOS, and a stream that fails is reported and ended without stopping the others.
-Sources are fixed for the run; use ``urisrc ! streammux`` (or the service) to add and remove
-sources while it runs.
+Each stream runs as a ``urisrc`` in a helper thread; the element batches (and with ``sync``
+paces) their frames and pushes full batches, like ``urisrc ! streammux``, in one element.
+With ``direct-nvdec=true`` the NVDEC file streams are instead read from the element's own thread
+(PyNvVideoCodec decodes in threads of its own), the frames of a whole round copied out of the
+decoders' surfaces in one kernel per frame size: dozens of per-stream threads then no longer hand
+the GIL to each other. That mode is experimental: on an H100 it gave the best throughput measured
+(3,174 frames/s over 3 processes, once) but PyNvVideoCodec crashed in it (a segmentation fault
+inside ``get_batch_frames``) with 25-40 streams in a process.
+
+``source_id`` is a stream's index in ``uri-list``; each stream ends with its own StreamEOS, and a
+stream that fails is reported and ended without stopping the others. Sources are fixed for the
+run; use ``urisrc ! streammux`` (or the service) to add and remove sources while it runs.
 
 Example:
     >>> import vistream
@@ -160,6 +162,9 @@ class MultiUriSource(Source):
     gpu_id = Property(int, 0, "GPU used by NVDEC", minimum=0)
     nvdec_sessions = Property(int, 0, "Most NVDEC decoders of this element; further streams decode on the CPU "
                               "(0: no limit)", minimum=0)
+    direct_nvdec = Property(bool, False, "Read NVDEC file streams from this element's own thread, copying a round "
+                            "of frames at once (fewer GIL hand-offs; experimental: PyNvVideoCodec has crashed in "
+                            "this mode with 25+ streams in a process); otherwise each runs in a helper urisrc thread")
 
     _memory: str | None = None
 
@@ -207,11 +212,12 @@ class MultiUriSource(Source):
         name = f"{self.name}_{index}"
         kind = parse_uri(uri).kind
         sessions_left = not self.nvdec_sessions or nvdec_open < self.nvdec_sessions
-        if self._memory == "cuda" and kind == "file" and self.decoder != "cpu" and sessions_left:
+        nvdec_file = self._memory == "cuda" and kind == "file" and self.decoder != "cpu" and sessions_left
+        if nvdec_file and self.direct_nvdec:
             return _NvdecFile(index, uri, name, self.gpu_id, self.loop)
         # files beyond the NVDEC sessions decode on the CPU (uploaded when frames live on the GPU);
         # network streams and cameras choose as a urisrc does
-        decoder = "cpu" if kind == "file" or self.decoder == "cpu" else self.decoder
+        decoder = "nvdec" if nvdec_file else "cpu" if kind == "file" or self.decoder == "cpu" else self.decoder
         child = UriSource(name, uri=uri, loop=self.loop, decoder=decoder, gpu_id=self.gpu_id)
         child._memory = self._memory
         child.pipeline = self.pipeline  # its warnings (reconnects, corrupt data) go on the bus

@@ -17,7 +17,6 @@ def test_fused_step_capture_is_retried_later_then_given_up(monkeypatch):
             self.replay = (lambda: None) if len(attempts) >= 4 else None
 
     monkeypatch.setattr(cuda_infer, "FusedStep", Step)
-    monkeypatch.setattr(cuda_infer, "SETTLE_SECONDS", 0.0)
     frame = SimpleNamespace(is_cuda=True, ndim=2, dtype=SimpleNamespace(itemsize=1), shape=(1620, 1920), device="cuda:0")
     engine = SimpleNamespace(batch_size=2, gpu_steps={}, backend=SimpleNamespace(use_graphs=True, capture_with=None))
     got = [cuda_infer.fused_step(engine, [frame, frame], None) for _ in range(3 * cuda_infer.RETRY_EVERY + 5)]

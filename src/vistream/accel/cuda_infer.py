@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -123,9 +122,6 @@ class FusedStep:
 #: a capture that failed is tried again this many batches later, up to RETRIES times in all
 RETRY_EVERY = 25
 RETRIES = 10
-#: seconds the infer thread waits before a capture: upstream queues fill, the sources block on
-#: them and the decoders' read-ahead buffers fill, so no other thread works on the device meanwhile
-SETTLE_SECONDS = 0.5
 
 
 @dataclass
@@ -141,10 +137,9 @@ def fused_step(engine: Any, frames: list[Any], post: Postprocess) -> FusedStep |
     batch does not qualify: a partial batch, frames not NV12 on CUDA or of different sizes, a
     backend without CUDA graphs, or no capture yet.
 
-    A capture made while streams run can be spoilt by other threads (decoders working on the
-    device); before each try the thread waits :data:`SETTLE_SECONDS` for the sources to block on
-    full queues. A failed one is tried again every :data:`RETRY_EVERY` batches, :data:`RETRIES`
-    times at most, the batches in between running the eager path.
+    A capture made while streams run can be spoilt by other threads (decoders that free device
+    memory synchronise the device); a failed one is tried again every :data:`RETRY_EVERY` batches,
+    :data:`RETRIES` times at most, the batches in between running the eager path.
     """
     backend = engine.backend
     if len(frames) != engine.batch_size or not getattr(backend, "use_graphs", False) or not hasattr(backend, "capture_with"):
@@ -163,7 +158,6 @@ def fused_step(engine: Any, frames: list[Any], post: Postprocess) -> FusedStep |
         entry.batches += 1
         if entry.attempts >= RETRIES or entry.batches < RETRY_EVERY:
             return None
-    time.sleep(SETTLE_SECONDS)
     step = FusedStep(engine, frames, post)
     if step.replay is not None:
         steps[key] = step

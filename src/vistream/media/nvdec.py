@@ -176,7 +176,6 @@ class NvdecReader:
                 return
             owned = copy_frames(views)
             self._stream.synchronize()  # releases the GIL while the copy runs
-            del views  # no view of the decoder's surfaces is left when it is asked for more
             for image in owned:
                 yield DecodedFrame(image, int(index * 1e9 / self.fps))
                 index += 1
@@ -185,16 +184,14 @@ class NvdecReader:
         """Up to ``count`` next frames (threaded decoder) as torch views of the decoder's surfaces,
         ordered before the CUDA stream ``stream_ptr``; [] at the end of the stream.
 
-        The views alias surfaces the decoder reuses: copy them (:func:`copy_frames`) and drop them
-        before the next call.
+        The views alias surfaces the decoder reuses: copy them (:func:`copy_frames`) before the next call.
         """
-        # The previous batch's surface objects are let go before the decoder is asked again (it
-        # recycles their surfaces), and this batch's are kept until then (the views alias them).
-        self._surfaces = []
         try:
             batch = self._threaded.get_batch_frames(count)
         except Exception as exc:
             raise SourceError(f"NVDEC failed on '{self.target}': {exc}") from None
+        # The surface objects stay referenced until the next read: the views alias their memory,
+        # which freeing them may unmap while a copy still reads it.
         self._surfaces = batch
         return [_surface_tensor(surface, stream_ptr) for surface in batch]
 

@@ -76,6 +76,11 @@ class _Stream:
             self.origin = now - pts_ns / 1e9
         return self.origin + pts_ns / 1e9 - now
 
+    @property
+    def on_nvdec(self) -> bool:
+        """Whether the stream holds an NVDEC decoder (counted against ``nvdec-sessions``)."""
+        return False
+
     def close(self) -> None:
         """Release the decoder (or stop the helper thread)."""
 
@@ -91,6 +96,8 @@ class _NvdecFile(_Stream):
         self.reader = NvdecReader(self.source.target, gpu_id, threaded=True)
         self.fps = self.reader.fps
         self.read_count = 0  # frames read from the file, loops included (the pts clock)
+
+    on_nvdec = True
 
     def read(self, stream_ptr: int) -> list[Any]:
         """The next views of decoded surfaces ([] at the end; a looping file starts again)."""
@@ -114,6 +121,10 @@ class _Helper(_Stream):
         self.frames: queue.Queue[Frame | BaseException | None] = queue.Queue(maxsize=8)
         self.stop = stop
         self.thread = threading.Thread(target=self._run, name=f"vistream:{name}", daemon=True)
+
+    @property
+    def on_nvdec(self) -> bool:
+        return self.child.decoding_on == "nvdec"
 
     def _run(self) -> None:
         end: BaseException | None = None
@@ -231,7 +242,7 @@ class MultiUriSource(Source):
     def generate(self) -> Iterator[Batch]:
         for index, uri in enumerate(self.uri_list):
             try:
-                nvdec_open = sum(isinstance(s, _NvdecFile) for s in self.streams)
+                nvdec_open = sum(s.on_nvdec for s in self.streams)
                 self.streams.append(self._open(index, uri, nvdec_open))
             except SourceError as exc:  # this stream only: the others run
                 self.post_error(f"multiurisrc '{self.name}': stream {index} ('{uri}'): {exc}", source_id=index, error=exc)

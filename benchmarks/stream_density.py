@@ -225,7 +225,7 @@ def model_ceiling(config_path: str, batch: int, seconds: float, clip_frame: Any)
     """Model alone (graph replays on a fixed input) and the full GPU inference step on NV12 frames."""
     import torch
 
-    from vistream.accel.cuda_infer import detect_on_gpu
+    from vistream.accel.cuda_infer import detect_on_gpu, prepare_fused_step
     from vistream.elements.infer.config import load_config
     from vistream.elements.infer.engine import InferEngine
 
@@ -248,12 +248,14 @@ def model_ceiling(config_path: str, batch: int, seconds: float, clip_frame: Any)
 
     model_fps = timed(lambda: backend.infer(x))
     frames = [clip_frame.clone() for _ in range(batch)]
+    height, width = clip_frame.shape[0] * 2 // 3, clip_frame.shape[1]
+    fused = prepare_fused_step(engine, width, height) is not None  # as infer does at start-up
     boxes: list[int] = []
     step_fps = timed(lambda: boxes.append(sum(len(d) for d in detect_on_gpu(engine, frames, "cuda"))))
     engine.close()
     return {"batch": batch, "model_fps": round(model_fps, 1), "infer_step_fps": round(step_fps, 1),
             "boxes_per_frame": round(float(np.mean(boxes)) / batch, 2) if boxes else 0.0,
-            "cuda_graphs": backend.graph_replays > 0}
+            "cuda_graphs": backend.graph_replays > 0, "fused_graph": fused}
 
 
 # ---- the pipeline ------------------------------------------------------------------------------------------

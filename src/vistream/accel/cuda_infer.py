@@ -16,10 +16,9 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from vistream.accel.cuda_nms import LAYOUTS, BoxRules, FixedPostprocess, Postprocess
+from vistream.accel.cuda_nms import LAYOUTS, BatchDetections, BoxRules, FixedPostprocess, Postprocess
 
 
 def gpu_path_applies(engine: Any) -> bool:
@@ -53,7 +52,7 @@ def detect_on_gpu(engine: Any, images: Sequence[Any], memory: str) -> list[Any] 
     results = []
     for start in range(0, len(images), engine.batch_size):
         chunk = list(images[start:start + engine.batch_size])
-        fused = fused_step(engine, chunk, post)
+        fused = fused_step(engine, chunk)
         if fused is not None:
             found, output, transforms = fused.run(chunk)
         else:
@@ -106,61 +105,57 @@ class FusedStep:
         self.replay = engine.backend.capture_with(len(frames), prologue, epilogue)
 
     def run(self, frames: list[Any]) -> tuple[Any, Any, list[Any]]:
-        """``(detections or None, model output, transforms)`` for ``frames`` (same count and size as
-        at capture); detections are None when the exact path must redo the batch from the output."""
+        """``(detections or None, model output, transforms)`` for ``frames`` (the size captured, at
+        most as many as captured: a partial batch runs in the first rows, the rest are ignored);
+        detections are None when the exact path must redo the batch from the output."""
         import torch
 
-        torch.stack(frames, out=self.frames_in)
+        count = len(frames)
+        torch.stack(frames, out=self.frames_in[:count])
         output, packed = self.replay()
         assert self.post is not None
         found = self.post.read(packed.cpu().numpy())
         if found is None:
             self.fallbacks += 1
-        return found, output, self.transforms
+        else:
+            found = BatchDetections(found.boxes[:count], found.scores[:count], found.class_ids[:count])
+        return found, output[:count], self.transforms[:count]
 
 
-#: a capture that failed is tried again this many batches later, up to RETRIES times in all
-RETRY_EVERY = 25
-RETRIES = 10
+#: most frame sizes an ``infer`` element captures a fused step for at start-up
+MAX_FRAME_SIZES = 2
 
 
-@dataclass
-class _Failed:
-    """A batch shape whose capture failed: how often, and batches seen since the last try."""
+def prepare_fused_step(engine: Any, width: int, height: int) -> FusedStep | None:
+    """Capture the engine's :class:`FusedStep` for NV12 frames of ``width`` x ``height`` now.
 
-    attempts: int = 1
-    batches: int = 0
-
-
-def fused_step(engine: Any, frames: list[Any], post: Postprocess) -> FusedStep | None:
-    """The engine's :class:`FusedStep` for this batch (captured on first use), or None when the
-    batch does not qualify: a partial batch, frames not NV12 on CUDA or of different sizes, a
-    backend without CUDA graphs, or no capture yet.
-
-    A capture made while streams run can be spoilt by other threads (decoders that free device
-    memory synchronise the device); a failed one is tried again every :data:`RETRY_EVERY` batches,
-    :data:`RETRIES` times at most, the batches in between running the eager path.
+    Call it before any decoder runs: a capture made while other threads work on the device fails
+    ("operation failed due to a previous error during capture"), and on the H100 the processes in
+    which that happened were the ones that later crashed. None when the GPU path or CUDA graphs do
+    not apply to this engine, or the capture failed (logged; those batches run eagerly).
     """
+    import torch
+
     backend = engine.backend
-    if len(frames) != engine.batch_size or not getattr(backend, "use_graphs", False) or not hasattr(backend, "capture_with"):
+    if not gpu_path_applies(engine) or not getattr(backend, "use_graphs", False) or not hasattr(backend, "capture_with"):
+        return None
+    device = backend.torch_device
+    frames = [torch.zeros((height * 3 // 2, width), dtype=torch.uint8, device=device)] * engine.batch_size
+    step = FusedStep(engine, frames, postprocess_for(engine))
+    if step.replay is None:
+        return None
+    engine.gpu_steps[(tuple(frames[0].shape), str(device))] = step
+    return step
+
+
+def fused_step(engine: Any, frames: list[Any]) -> FusedStep | None:
+    """The engine's :class:`FusedStep` for this batch, or None when there is none: frames not NV12
+    on CUDA, of different sizes, or of a size no step was captured for (:func:`prepare_fused_step`)."""
+    if not engine.gpu_steps or len(frames) > engine.batch_size:
         return None
     first = frames[0]
     if getattr(first, "is_cuda", False) is False or first.ndim != 2 or first.dtype.itemsize != 1:
         return None
     if any(frame.shape != first.shape or frame.device != first.device for frame in frames):
         return None
-    key = (len(frames), tuple(first.shape), str(first.device))
-    steps = engine.gpu_steps
-    entry = steps.get(key)
-    if isinstance(entry, FusedStep):
-        return entry
-    if isinstance(entry, _Failed):
-        entry.batches += 1
-        if entry.attempts >= RETRIES or entry.batches < RETRY_EVERY:
-            return None
-    step = FusedStep(engine, frames, post)
-    if step.replay is not None:
-        steps[key] = step
-        return step
-    steps[key] = _Failed(attempts=entry.attempts + 1 if isinstance(entry, _Failed) else 1)
-    return None
+    return engine.gpu_steps.get((tuple(first.shape), str(first.device)))

@@ -262,6 +262,17 @@ class Element:
         """Remove a request pad (after a source is removed)."""
         self.pads.pop(pad.name, None)
 
+    def upstream_sources(self) -> list[Source]:
+        """The sources whose frames reach this element, through any elements in between."""
+        found: list[Source] = []
+        for pad in self.sink_pads():
+            upstream = pad.peer.element if pad.peer is not None else None
+            if isinstance(upstream, Source):
+                found.append(upstream)
+            elif upstream is not None:
+                found.extend(s for s in upstream.upstream_sources() if s not in found)
+        return found
+
     def sink_pads(self) -> list[Pad]:
         # list() first: request pads may be added / released by another thread meanwhile.
         return [p for p in list(self.pads.values()) if p.direction is PadDirection.SINK]
@@ -388,6 +399,11 @@ class Source(Element):
 
     pad_templates = (SRC,)
     live = Property(bool, False, "Live source: frames are produced in real time; a slow consumer drops the oldest")
+
+    def frame_sizes(self) -> set[tuple[int, int]] | None:
+        """The ``(width, height)`` of the frames this source will produce, when it can tell before
+        it runs (elements such as ``infer`` prepare for them at start-up); None when it cannot."""
+        return None
 
     def generate(self) -> Iterator[Frame | Batch]:
         """Yield frames (or batches). Return to end the stream (EOS follows)."""

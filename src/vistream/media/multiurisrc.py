@@ -41,7 +41,7 @@ from vistream.core.properties import Property
 from vistream.core.registry import register_element
 from vistream.media.nvdec import NvdecReader, copy_frames, nvdec_usable
 from vistream.media.uri import check_local, parse_uri
-from vistream.media.urisrc import UriSource, choose_memory
+from vistream.media.urisrc import UriSource, choose_memory, probe_file_size
 
 log = logging.getLogger("vistream.multiurisrc")
 
@@ -217,6 +217,13 @@ class MultiUriSource(Source):
             else:
                 stream.close()
         self.streams = []
+
+    def frame_sizes(self) -> set[tuple[int, int]] | None:
+        """The frame sizes of the local files in ``uri-list`` (None when none can be read)."""
+        sizes: set[tuple[int, int]] = set()
+        for uri in self.uri_list:
+            sizes |= probe_file_size(uri) or set()
+        return sizes or None
 
     def _open(self, index: int, uri: str, nvdec_open: int) -> _Stream:
         """The stream's reader: NVDEC files in this thread while sessions last, the rest in helper threads."""

@@ -60,6 +60,22 @@ def downstream_takes_cuda(source: Source) -> bool:
     return True
 
 
+def probe_file_size(uri: str) -> set[tuple[int, int]] | None:
+    """``{(width, height)}`` of a local video file's first video stream, or None (not a file, unreadable)."""
+    try:
+        source = parse_uri(uri)
+        if source.kind != "file":
+            return None
+        check_local(source)
+        import av
+
+        with av.open(source.target) as container:
+            context = container.streams.video[0].codec_context
+            return {(int(context.width), int(context.height))} if context.width and context.height else None
+    except Exception:  # av.FFmpegError, SourceError, IndexError: the source reports it when it runs
+        return None
+
+
 class _Disconnected(Exception):
     """The network stream ended or failed; reconnect."""
 
@@ -154,6 +170,11 @@ class UriSource(Source):
         if getattr(self, "_holds_session", False):
             self._holds_session = False
             self.nvdec_limiter.release(self.gpu_id)
+
+    def frame_sizes(self) -> set[tuple[int, int]] | None:
+        """A local file's frame size (read from its header); None for other sources or on any error
+        (the source reports the error itself when it runs)."""
+        return probe_file_size(self.uri)
 
     # ---- opening ---------------------------------------------------------------------------------
     def _open(self, source: SourceURI) -> Any:

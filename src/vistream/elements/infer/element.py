@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ from vistream.elements.infer.config import InferConfig, config_from_mapping, loa
 from vistream.elements.infer.engine import InferEngine
 from vistream.elements.infer.parsers import Classification, Detections
 from vistream.elements.infer.secondary import ClassifierCache, ObjectFilter
+
+log = logging.getLogger("vistream.infer")
 
 #: element property -> config key it overrides
 OVERRIDES = {
@@ -108,6 +111,7 @@ class Infer(Element):
             prepare = getattr(self.engine.backend, "prepare", None)
             if prepare is not None:  # CUDA graphs are captured now, before the sources start
                 prepare(self.engine.batch_size)
+            self._prepare_gpu_steps()
         except ConfigError as exc:
             raise ConfigError(f"element '{self.name}' (infer): {exc}") from None
         if self.settings.unsupported:
@@ -118,6 +122,24 @@ class Infer(Element):
         self.cache = ClassifierCache(reinfer_interval=s.secondary_reinfer_interval,
                                      forget_after=max(300, 2 * s.secondary_reinfer_interval))
         self._frame_counts = {}
+
+    def _prepare_gpu_steps(self) -> None:
+        """On CUDA, capture pre-processing + model + post-processing as one graph per frame size
+        the sources upstream will send as GPU frames, now, while no decoder runs yet."""
+        assert self.engine is not None and self.settings is not None
+        if (self.engine.backend.device != "cuda" or self.settings.process_mode != "primary"
+                or self.settings.output_tensor_meta):
+            return
+        from vistream.accel.cuda_infer import MAX_FRAME_SIZES, prepare_fused_step
+
+        sizes: set[tuple[int, int]] = set()
+        for source in self.upstream_sources():
+            if source.output_memory(None) == "cuda":
+                sizes |= source.frame_sizes() or set()
+        for width, height in sorted(sizes)[:MAX_FRAME_SIZES]:
+            if prepare_fused_step(self.engine, width, height) is not None:
+                log.info("infer '%s': %dx%d frames run as one CUDA graph (pre-processing, model, post-processing)",
+                         self.name, width, height)
 
     def stop(self) -> None:
         if self.engine is not None:

@@ -183,7 +183,11 @@ class MultiUriSource(Source):
         super().__init__(name, **properties)
         self.streams: list[_Stream] = []
         self.frames_out = 0
-        self.host_to_device = 0
+
+    @property
+    def host_to_device(self) -> int:
+        """Frames decoded on the CPU and uploaded to the GPU, over all streams."""
+        return sum(s.child.host_to_device for s in self.streams if isinstance(s, _Helper))
 
     # ---- set-up ------------------------------------------------------------------------------------
     def output_memory(self, input_memory: str | None) -> str:
@@ -341,7 +345,6 @@ class MultiUriSource(Source):
                 self._fail(stream, item)
                 return
             stream.fps = item.fps or stream.fps
-            self.host_to_device += int(item.memory == "cuda")
             stream.ready.append((item.image, item.meta.pts))
 
     def _take_due(self, live: list[_Stream], now: float) -> tuple[list[Frame], float]:

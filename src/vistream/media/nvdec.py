@@ -26,6 +26,11 @@ from vistream.core.errors import SourceError
 #: URI kinds PyNvVideoCodec's demuxer (FFmpeg inside) can open
 NVDEC_KINDS = ("file", "rtsp", "http", "network")
 
+#: held while a decoder is made or torn down: one at a time in the process. On an H100, workers
+#: aborted with glibc heap corruption inside CreateThreadedDecoder and at decoder-thread exit while
+#: looping streams re-created their decoders from many threads at once.
+LIFECYCLE_LOCK = threading.Lock()
+
 
 def nvdec_usable(gpu_id: int = 0) -> tuple[bool, str]:
     """Whether NVDEC can be used on ``gpu_id``; when not, the reason (for logs and errors)."""
@@ -133,24 +138,8 @@ class NvdecReader:
         self.device = torch.device("cuda", gpu_id)
         self._stream = torch.cuda.Stream(device=self.device)
         try:
-            self._demuxer = nvc.CreateDemuxer(filename=target)
-            options: dict[str, Any] = {"gpuid": gpu_id, "codec": self._demuxer.GetNvCodecId(),
-                                       "usedevicememory": True}
-            if low_latency and hasattr(nvc, "DisplayDecodeLatencyType"):
-                options["latency"] = nvc.DisplayDecodeLatencyType.LOW
-            # torch's context and a stream of ours: the decoder's copies then never touch the legacy
-            # default stream, which would serialise with (and break CUDA graph captures in) other threads
-            context = primary_context(gpu_id)
-            if threaded and hasattr(nvc, "CreateThreadedDecoder"):
-                # demuxing and decoding in PyNvVideoCodec's own thread: no Python (and no GIL) per packet
-                self._threaded = nvc.CreateThreadedDecoder(target, 8, gpu_id, context, self._stream.cuda_stream, True,
-                                                           0, 0, 0, 4, nvc.OutputColorType.NATIVE, 0, False)
-                self._decoder = None
-            else:
-                try:
-                    self._decoder = nvc.CreateDecoder(cudacontext=context, cudastream=self._stream.cuda_stream, **options)
-                except Exception:
-                    self._decoder = nvc.CreateDecoder(**options)
+            with LIFECYCLE_LOCK:
+                self._open(nvc, target, gpu_id, low_latency, threaded)
         except Exception as exc:  # PyNvVideoCodec raises its own types for every failure
             raise SourceError(f"NVDEC cannot open '{target}': {exc}") from None
         self._nvc = nvc
@@ -159,6 +148,27 @@ class NvdecReader:
         self.height = int(self._demuxer.Height())
         rate = float(self._demuxer.FrameRate() or 0.0)
         self.fps = rate if rate > 0 else 30.0
+
+    def _open(self, nvc: Any, target: str, gpu_id: int, low_latency: bool, threaded: bool) -> None:
+        """Make the demuxer and the decoder (threaded: PyNvVideoCodec demuxes and decodes in its own thread)."""
+        self._demuxer = nvc.CreateDemuxer(filename=target)
+        options: dict[str, Any] = {"gpuid": gpu_id, "codec": self._demuxer.GetNvCodecId(),
+                                   "usedevicememory": True}
+        if low_latency and hasattr(nvc, "DisplayDecodeLatencyType"):
+            options["latency"] = nvc.DisplayDecodeLatencyType.LOW
+        # torch's context and a stream of ours: the decoder's copies then never touch the legacy
+        # default stream, which would serialise with (and break CUDA graph captures in) other threads
+        context = primary_context(gpu_id)
+        if threaded and hasattr(nvc, "CreateThreadedDecoder"):
+            # demuxing and decoding in PyNvVideoCodec's own thread: no Python (and no GIL) per packet
+            self._threaded = nvc.CreateThreadedDecoder(target, 8, gpu_id, context, self._stream.cuda_stream, True,
+                                                       0, 0, 0, 4, nvc.OutputColorType.NATIVE, 0, False)
+            self._decoder = None
+        else:
+            try:
+                self._decoder = nvc.CreateDecoder(cudacontext=context, cudastream=self._stream.cuda_stream, **options)
+            except Exception:
+                self._decoder = nvc.CreateDecoder(**options)
 
     def _threaded_frames(self) -> Iterator[DecodedFrame]:
         import torch
@@ -223,11 +233,12 @@ class NvdecReader:
 
     def close(self) -> None:
         self._surfaces = []
-        if self._threaded is not None:
-            self._threaded.end()
-        self._threaded = None
-        self._decoder = None
-        self._demuxer = None
+        with LIFECYCLE_LOCK:  # the decoders are torn down (their destructors run) inside the lock
+            if self._threaded is not None:
+                self._threaded.end()
+            self._threaded = None
+            self._decoder = None
+            self._demuxer = None
 
 
 def copy_frames(views: list[Any]) -> tuple[Any, ...]:

@@ -3,9 +3,11 @@
 Pre-processing, the model, YOLO decoding, the mapping to source pixels, thresholds, size / ROI
 limits, class-aware NMS, top-k per class and the post-cluster threshold all run on the GPU for the
 whole batch, in the CPU path's order (:mod:`vistream.elements.infer.postprocess`); one small
-device->host copy brings back the surviving boxes.
-The ``infer`` element uses it when the backend runs on CUDA (it works on any device), the parser is ``yolo`` or ``yolov8`` and every class shares
-one set of thresholds; anything else goes through the engine's general (host) path.
+device->host copy brings back the surviving boxes. For the NV12 frame sizes the sources report,
+``infer`` captures all of it as one CUDA graph at start-up (:func:`prepare_fused_step`).
+The ``infer`` element uses this path when the backend runs on CUDA (it works on any device), the
+parser is ``yolo`` or ``yolov8`` and every class shares one set of thresholds; anything else goes
+through the engine's general (host) path.
 
 Example:
     >>> from vistream.elements.infer.engine import InferEngine  # doctest: +SKIP

@@ -330,6 +330,11 @@ class Element:
     def on_timeout(self) -> None:
         """Called when the deadline from :meth:`next_deadline` has passed."""
 
+    def items_wanted(self) -> int:
+        """Queued items worth waking this element's thread for (a batching element: the rest of
+        its batch); before :meth:`next_deadline` it takes whatever has come."""
+        return 1
+
     finished: bool = False
 
     def push(self, batch: Batch, pad_name: str = "src") -> bool:

@@ -82,7 +82,7 @@ class ElementRunner:
             while not self.stop_event.is_set() and not element.finished:
                 deadline = element.next_deadline()
                 wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
-                got = self.queue.get(wait)
+                got = self.queue.get(wait, element.items_wanted())
                 if got is None:
                     if deadline is not None and time.monotonic() >= deadline:
                         self._guarded(element.on_timeout)

@@ -43,6 +43,9 @@ class InputQueue:
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)
         self._not_full: dict[str, threading.Condition] = {}
+        self._items = 0  # queued over all pads
+        self._events = 0  # of which events
+        self._wake_at = 1  # the waiting consumer wants this many items before it is woken
         self.dropped = 0
 
     def put(
@@ -70,6 +73,7 @@ class InputQueue:
                     for index, queued in enumerate(queue):
                         if not isinstance(queued, Event):
                             del queue[index]
+                            self._items -= 1
                             self.dropped += 1
                             break
                     else:
@@ -82,32 +86,54 @@ class InputQueue:
                 if self._pads.get(pad) is not queue:  # the pad was removed meanwhile
                     return False
             queue.append(item)
-            self._not_empty.notify()
+            self._items += 1
+            self._events += is_event
+            if is_event or self._items >= self._wake_at:
+                self._not_empty.notify()
             return True
 
-    def get(self, timeout: float | None) -> tuple[str, Any] | None:
-        """Next (pad, item), round-robin over pads; None after ``timeout`` seconds."""
+    def get(self, timeout: float | None, min_items: int = 1) -> tuple[str, Any] | None:
+        """Next (pad, item), round-robin over pads; None after ``timeout`` seconds with nothing queued.
+
+        With ``min_items``, the consumer sleeps until that many items are queued (or an event is,
+        or ``timeout`` passes, and then takes what there is): a batching element is woken once per
+        batch rather than once per frame.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while True:
-                count = len(self._order)
-                for step in range(count):
-                    pad = self._order[(self._next + step) % count]
-                    queue = self._pads[pad]
-                    if queue:
-                        self._next = (self._next + step + 1) % count
-                        item = queue.popleft()
-                        self._not_full[pad].notify()
-                        return pad, item
                 remaining = None if deadline is None else deadline - time.monotonic()
+                ready = self._items >= min_items or self._events or (remaining is not None and remaining <= 0)
+                if ready and self._items:
+                    return self._take()
                 if remaining is not None and remaining <= 0:
                     return None
-                self._not_empty.wait(remaining if remaining is not None else 0.1)
+                self._wake_at = max(1, min_items)
+                try:
+                    self._not_empty.wait(remaining if remaining is not None else 0.1)
+                finally:
+                    self._wake_at = 1
+
+    def _take(self) -> tuple[str, Any]:
+        count = len(self._order)
+        for step in range(count):
+            pad = self._order[(self._next + step) % count]
+            queue = self._pads[pad]
+            if queue:
+                self._next = (self._next + step + 1) % count
+                item = queue.popleft()
+                self._items -= 1
+                self._events -= isinstance(item, Event)
+                self._not_full[pad].notify()
+                return pad, item
+        raise AssertionError("InputQueue: item count out of step with the pads")  # unreachable
 
     def remove_pad(self, pad: str) -> list[Any]:
         """Forget a pad; returns what was still queued for it."""
         with self._lock:
             queue = self._pads.pop(pad, deque())
+            self._items -= len(queue)
+            self._events -= sum(isinstance(item, Event) for item in queue)
             condition = self._not_full.pop(pad, None)
             if condition is not None:
                 condition.notify_all()

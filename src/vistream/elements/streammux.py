@@ -156,6 +156,10 @@ class StreamMux(Element):
     def on_timeout(self) -> None:
         self._flush()
 
+    def items_wanted(self) -> int:
+        """The first frame of a batch wakes the thread (it starts the push timeout); then the rest of the batch."""
+        return max(1, self.effective_batch_size - len(self._pending)) if self._pending else 1
+
     # ---- runner hooks --------------------------------------------------------------------------------
     def handle_event(self, event: Event, pad: Pad) -> None:
         source_id = self._pad_index(pad)

@@ -16,6 +16,11 @@ Everything in one run (JSON on stdout, a copy in ``benchmarks/results/stream_den
 * ``latency``: one live-paced 1080p30 stream through the pipeline (NVDEC, batch 1): frame decoded
   -> sink, p50 / p99.
 
+``--source multiurisrc`` replaces ``urisrc`` x N + ``streammux`` by one ``multiurisrc`` (its
+streams in helper threads, pacing and batching in the element's thread); ``multiurisrc-direct``
+reads the NVDEC streams from that one thread (experimental). Paced runs need a long ``--warmup``
+(40 s): processes that started later catch up above 30 fps for tens of seconds.
+
 Models: the zoo's yolov3-tiny (Darknet COCO weights, 416x416) and a YOLOv8n-shaped network with
 random weights at 640x640 (``benchmarks/yolov8n_shaped.py``; only its speed means anything).
 

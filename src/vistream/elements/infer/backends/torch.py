@@ -297,8 +297,7 @@ class TorchBackend(Backend):
 
         Returns a function that replays the graph and returns the model's outputs, or what the
         epilogue made of them (static tensors, overwritten by the next replay), or None when the
-        capture failed (a capture made while streams run can be spoilt by another thread; the
-        caller decides when to try again).
+        capture failed. Make it before decoders run: another thread's CUDA work spoils a capture.
         """
         import torch
 

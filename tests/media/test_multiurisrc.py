@@ -104,7 +104,10 @@ class _ReusingDecoder:
         self.surfaces.zero_()
 
 
-def test_nvdec_streams_are_read_copied_and_batched_in_one_thread(monkeypatch, tmp_path: Path, bikes):
+@pytest.fixture
+def reusing_decoder(monkeypatch, tmp_path: Path, bikes):
+    """multiurisrc's NVDEC path on the CPU: 30 NV12 frames of bikes.mp4 served by the stand-in decoder;
+    ``other.mp4`` serves 21 of them backwards, ``broken.mp4`` fails after 8."""
     pytest.importorskip("torch")
     import av
 
@@ -114,16 +117,21 @@ def test_nvdec_streams_are_read_copied_and_batched_in_one_thread(monkeypatch, tm
     with av.open(str(bikes)) as container:
         rgb = [f.to_ndarray(format="rgb24") for _, f in zip(range(30), container.decode(video=0), strict=False)]
     nv12 = [rgb_to_nv12(image).numpy() for image in rgb]
-    other = tmp_path / "other.mp4"
-    broken = tmp_path / "broken.mp4"
-    for path in (other, broken):
-        path.write_bytes(bikes.read_bytes())
+    paths = {"bikes": bikes, "other": tmp_path / "other.mp4", "broken": tmp_path / "broken.mp4"}
+    for name in ("other", "broken"):
+        paths[name].write_bytes(bikes.read_bytes())
     _ReusingDecoder.clips = {bikes.name: nv12, "other.mp4": nv12[::-1][:21], "broken.mp4": nv12}
     monkeypatch.setattr(multiurisrc, "NvdecReader", _ReusingDecoder)
     monkeypatch.setattr(multiurisrc, "nvdec_usable", lambda gpu_id: (True, ""))
     monkeypatch.setattr(multiurisrc, "_copy_stream", lambda gpu_id: None)
+    return paths, nv12
 
-    pipeline, frames = run(f"multiurisrc decoder=nvdec direct-nvdec=true batch-size=4 uri-list={bikes},{other},{broken} ! appsink name=out")
+
+def test_nvdec_streams_are_read_copied_and_batched_in_one_thread(reusing_decoder):
+    paths, nv12 = reusing_decoder
+    bikes, other, broken = paths["bikes"], paths["other"], paths["broken"]
+    pipeline, frames = run(f"multiurisrc decoder=nvdec direct-nvdec=true batch-size=4 uri-list={bikes},{other},{broken} "
+                           "! appsink name=out")
     streams = per_stream(frames)
     assert len(streams[0]) == 30 and len(streams[1]) == 21 and len(streams[2]) == 8
     for got, want in ((streams[0], nv12), (streams[1], nv12[::-1][:21]), (streams[2], nv12)):
@@ -135,3 +143,14 @@ def test_nvdec_streams_are_read_copied_and_batched_in_one_thread(monkeypatch, tm
     errors = [m.text for m in pipeline.bus.errors]
     assert len(errors) == 1 and "stream 2" in errors[0] and str(broken) in errors[0] and "stand-in failure" in errors[0]
     assert sorted(e.source_id for e in pipeline["out"].events if isinstance(e, StreamEOS)) == [0, 1, 2]
+
+
+def test_drop_frame_interval_on_both_paths(reusing_decoder):
+    paths, nv12 = reusing_decoder
+    _, direct = run(f"multiurisrc decoder=nvdec direct-nvdec=true drop-frame-interval=3 uri-list={paths['bikes']} "
+                    "! appsink name=out")
+    assert len(direct) == 10 and direct[1].pts == 120_000_000 and direct[0].fps == pytest.approx(25 / 3)
+    np.testing.assert_array_equal(np.asarray(direct[1].image), nv12[3])
+    _, helped = run("multiurisrc drop-frame-interval=2 uri-list=lavfi:testsrc2=size=32x24:rate=10:duration=1 "
+                    "! appsink name=out")
+    assert len(helped) == 5 and helped[0].fps == pytest.approx(5.0)

@@ -173,6 +173,13 @@ class MultiUriSource(Source):
     gpu_id = Property(int, 0, "GPU used by NVDEC", minimum=0)
     nvdec_sessions = Property(int, 0, "Most NVDEC decoders of this element; further streams decode on the CPU "
                               "(0: no limit)", minimum=0)
+    drop_frame_interval = Property(int, 0, "Output every Nth frame of each stream only (0 or 1: all)", minimum=0)
+    rtsp_transport = Property(str, "tcp", "RTSP transport of network streams", choices=("tcp", "udp"))
+    timeout = Property(float, 10.0, "Seconds to wait when opening or reading a network stream", minimum=0.1)
+    reconnect_interval = Property(float, 1.0, "First wait before reconnecting a network stream (doubles up to 10 s)",
+                                  minimum=0.0)
+    reconnect_attempts = Property(int, -1, "Reconnect attempts before a network stream is given up (-1: forever)",
+                                  minimum=-1)
     direct_nvdec = Property(bool, False, "Read NVDEC file streams from this element's own thread, copying a round "
                             "of frames at once (fewer GIL hand-offs; experimental: PyNvVideoCodec has crashed in "
                             "this mode with 25+ streams in a process); otherwise each runs in a helper urisrc thread")
@@ -236,11 +243,16 @@ class MultiUriSource(Source):
         sessions_left = not self.nvdec_sessions or nvdec_open < self.nvdec_sessions
         nvdec_file = self._memory == "cuda" and kind == "file" and self.decoder != "cpu" and sessions_left
         if nvdec_file and self.direct_nvdec:
-            return _NvdecFile(index, uri, name, self.gpu_id, self.loop)
+            direct = _NvdecFile(index, uri, name, self.gpu_id, self.loop)
+            direct.fps = direct.reader.fps / max(self.drop_frame_interval, 1)  # the rate frames go out at
+            return direct
         # files beyond the NVDEC sessions decode on the CPU (uploaded when frames live on the GPU);
         # network streams and cameras choose as a urisrc does
         decoder = "nvdec" if nvdec_file else "cpu" if kind == "file" or self.decoder == "cpu" else self.decoder
-        child = UriSource(name, uri=uri, loop=self.loop, decoder=decoder, gpu_id=self.gpu_id)
+        child = UriSource(name, uri=uri, loop=self.loop, decoder=decoder, gpu_id=self.gpu_id,
+                          drop_frame_interval=self.drop_frame_interval, rtsp_transport=self.rtsp_transport,
+                          timeout=self.timeout, reconnect_interval=self.reconnect_interval,
+                          reconnect_attempts=self.reconnect_attempts)
         child._memory = self._memory
         child.pipeline = self.pipeline  # its warnings (reconnects, corrupt data) go on the bus
         child._runner = _ChildRunner(self._stop)  # type: ignore[attr-defined]
@@ -328,8 +340,10 @@ class MultiUriSource(Source):
             copies = copy_frames(views)
             if copy_stream is not None:
                 copy_stream.synchronize()  # releases the GIL while the copies run
+            interval = max(self.drop_frame_interval, 1)
             for stream, image in zip(owners, copies, strict=True):
-                stream.ready.append((image, int(stream.read_count * 1e9 / stream.fps)))
+                if stream.read_count % interval == 0:
+                    stream.ready.append((image, int(stream.read_count * 1e9 / stream.reader.fps)))
                 stream.read_count += 1
 
     def _drain(self, stream: _Helper) -> None:

@@ -154,3 +154,16 @@ def test_drop_frame_interval_on_both_paths(reusing_decoder):
     _, helped = run("multiurisrc drop-frame-interval=2 uri-list=lavfi:testsrc2=size=32x24:rate=10:duration=1 "
                     "! appsink name=out")
     assert len(helped) == 5 and helped[0].fps == pytest.approx(5.0)
+
+
+def test_an_unreachable_camera_is_given_up_alone():
+    from tests.conftest import free_port
+
+    camera = f"rtsp://127.0.0.1:{free_port()}/cam"
+    started = time.monotonic()
+    pipeline, frames = run(f"multiurisrc reconnect-attempts=0 timeout=2 uri-list={camera},"
+                           "lavfi:testsrc2=size=32x24:rate=10:duration=0.5 ! appsink name=out", timeout=60)
+    assert {sid: len(f) for sid, f in per_stream(frames).items()} == {1: 5}
+    errors = [m.text for m in pipeline.bus.errors]
+    assert len(errors) == 1 and camera in errors[0] and "gave up after 0 reconnect attempts" in errors[0]
+    assert time.monotonic() - started < 30

@@ -88,6 +88,8 @@ class _Stream:
 class _NvdecFile(_Stream):
     """A file decoded by PyNvVideoCodec's threaded decoder, read from the element's thread."""
 
+    on_nvdec = True
+
     def __init__(self, index: int, uri: str, name: str, gpu_id: int, loop: bool) -> None:
         super().__init__(index, uri, name)
         self.source = parse_uri(uri)
@@ -96,8 +98,6 @@ class _NvdecFile(_Stream):
         self.reader = NvdecReader(self.source.target, gpu_id, threaded=True)
         self.fps = self.reader.fps
         self.read_count = 0  # frames read from the file, loops included (the pts clock)
-
-    on_nvdec = True
 
     def read(self, stream_ptr: int) -> list[Any]:
         """The next views of decoded surfaces ([] at the end; a looping file starts again)."""

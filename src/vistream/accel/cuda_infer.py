@@ -42,6 +42,12 @@ def postprocess_for(engine: Any) -> Postprocess:
                        max_candidates=1000, max_detections=300, cluster=config.cluster_mode == "nms", rules=rules)
 
 
+def transform_rows(transforms: Sequence[Any]) -> tuple[list[tuple[float, ...]], list[tuple[int, int]]]:
+    """Pre-processing transforms as the post-processing's ``(transforms, sizes)`` rows."""
+    return ([(t.scale_x, t.scale_y, t.pad_x, t.pad_y, t.roi_x, t.roi_y) for t in transforms],
+            [(t.source_width, t.source_height) for t in transforms])
+
+
 def detect_on_gpu(engine: Any, images: Sequence[Any], memory: str) -> list[Any] | None:
     """Detections per image in source-frame pixels, or None when the GPU path does not apply."""
     import torch
@@ -50,7 +56,7 @@ def detect_on_gpu(engine: Any, images: Sequence[Any], memory: str) -> list[Any] 
 
     if not gpu_path_applies(engine):
         return None
-    post = postprocess_for(engine)
+    post: Postprocess | None = None  # made when a batch needs the eager path (not per batch of the graph)
     results = []
     for start in range(0, len(images), engine.batch_size):
         chunk = list(images[start:start + engine.batch_size])
@@ -66,8 +72,8 @@ def detect_on_gpu(engine: Any, images: Sequence[Any], memory: str) -> list[Any] 
             output = torch.as_tensor(engine.backend.infer(tensor)[engine.output_indices[0]][:len(chunk)])
             found = None
         if found is None:  # the eager path, or the graph's fixed-size result was not exact for this batch
-            found = post.run(output, [(t.scale_x, t.scale_y, t.pad_x, t.pad_y, t.roi_x, t.roi_y) for t in transforms],
-                             [(t.source_width, t.source_height) for t in transforms])
+            post = post or postprocess_for(engine)
+            found = post.run(output, *transform_rows(transforms))
         results.extend(Detections(found.boxes[i], found.scores[i], found.class_ids[i]) for i in range(len(chunk)))
     return results
 
@@ -100,8 +106,7 @@ class FusedStep:
         def epilogue(outputs: list[Any]) -> tuple[Any, Any]:
             output = outputs[self.output_index]
             if self.post is None:  # first call: a warm-up run, before the capture (its constants are uploaded now)
-                self.post = post.fixed([(t.scale_x, t.scale_y, t.pad_x, t.pad_y, t.roi_x, t.roi_y) for t in self.transforms],
-                                       [(t.source_width, t.source_height) for t in self.transforms], output.device)
+                self.post = post.fixed(*transform_rows(self.transforms), output.device)
             return output, self.post(output)
 
         self.replay = engine.backend.capture_with(len(frames), prologue, epilogue)

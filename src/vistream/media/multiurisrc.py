@@ -232,7 +232,7 @@ class MultiUriSource(Source):
     def frame_sizes(self) -> set[tuple[int, int]] | None:
         """The frame sizes of the local files in ``uri-list`` (None when none can be read)."""
         sizes: set[tuple[int, int]] = set()
-        for uri in self.uri_list:
+        for uri in dict.fromkeys(self.uri_list):  # each distinct URI once
             sizes |= probe_file_size(uri) or set()
         return sizes or None
 

@@ -12,7 +12,9 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -61,19 +63,30 @@ def downstream_takes_cuda(source: Source) -> bool:
 
 
 def probe_file_size(uri: str) -> set[tuple[int, int]] | None:
-    """``{(width, height)}`` of a local video file's first video stream, or None (not a file, unreadable)."""
+    """``{(width, height)}`` of a local video file's first video stream, or None (not a file, unreadable).
+
+    A file is opened once while it is unchanged (80 streams of one clip read its header once).
+    """
     try:
         source = parse_uri(uri)
         if source.kind != "file":
             return None
         check_local(source)
-        import av
-
-        with av.open(source.target) as container:
-            context = container.streams.video[0].codec_context
-            return {(int(context.width), int(context.height))} if context.width and context.height else None
-    except Exception:  # av.FFmpegError, SourceError, IndexError: the source reports it when it runs
+        stat = os.stat(source.target)
+        size = _video_size(source.target, stat.st_mtime_ns, stat.st_size)
+    except Exception:  # av.FFmpegError, SourceError, OSError, IndexError: the source reports it when it runs
         return None
+    return {size} if size else None
+
+
+@functools.lru_cache(maxsize=64)
+def _video_size(path: str, mtime_ns: int, length: int) -> tuple[int, int] | None:
+    """The first video stream's size from a file header (cached per path and version of the file)."""
+    import av
+
+    with av.open(path) as container:
+        context = container.streams.video[0].codec_context
+        return (int(context.width), int(context.height)) if context.width and context.height else None
 
 
 class _Disconnected(Exception):

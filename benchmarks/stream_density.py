@@ -90,13 +90,16 @@ def nvdec_worker(clip: str, threaded: bool = False) -> Any:
     from vistream.media.nvdec import NvdecReader
 
     def work(index: int, stop: threading.Event, counts: list[int]) -> None:
+        reader = NvdecReader(clip, 0, threaded=threaded)
         while not stop.is_set():
-            reader = NvdecReader(clip, 0, threaded=threaded)
             for _ in reader.frames():
                 counts[index] += 1
                 if stop.is_set():
                     break
-            reader.close()
+            if not stop.is_set() and not reader.rewind():  # loop as urisrc does: same decoder when it can
+                reader.close()
+                reader = NvdecReader(clip, 0, threaded=threaded)
+        reader.close()
 
     return work
 
@@ -132,11 +135,6 @@ def decode_ceilings(clip: str, nvdec_threads: int, cpu_streams: int, cpu_threads
     total, elapsed, _ = run_threads(cpu_streams, cpu_worker(clip, cpu_threads), seconds)
     result["cpu"] = {"streams": cpu_streams, "threads_per_stream": cpu_threads, "fps": round(total / elapsed, 1)}
     log("decode cpu", result["cpu"])
-    nv, cpu = nvdec_worker(clip, threaded=True), cpu_worker(clip, cpu_threads)
-
-    def both(index: int, stop: threading.Event, counts: list[int]) -> None:
-        (nv if index < nvdec_threads else cpu)(index, stop, counts)
-
     result["both"] = decode_both(clip, nvdec_threads, cpu_streams, cpu_threads, seconds)
     log("decode both", result["both"])
     return result

@@ -76,6 +76,7 @@ class _ReusingDecoder:
     """Serves NV12 frames as views of one buffer that every read overwrites (as NVDEC surfaces are reused)."""
 
     clips: dict[str, list[np.ndarray]] = {}
+    opened: list[_ReusingDecoder] = []
 
     def __init__(self, target: str, gpu_id: int = 0, low_latency: bool = False, threaded: bool = False) -> None:
         import torch
@@ -85,6 +86,8 @@ class _ReusingDecoder:
         self.position = 0
         self.fps = 25.0
         self.broken = "broken" in target
+        self.rewinds = 0
+        _ReusingDecoder.opened.append(self)
 
     def read_views(self, count: int, stream_ptr: int) -> list:
         import torch
@@ -99,6 +102,11 @@ class _ReusingDecoder:
             views.append(self.surfaces[slot])
             self.position += 1
         return views
+
+    def rewind(self) -> bool:
+        self.position = 0
+        self.rewinds += 1
+        return True
 
     def close(self) -> None:
         self.surfaces.zero_()
@@ -121,6 +129,7 @@ def reusing_decoder(monkeypatch, tmp_path: Path, bikes):
     for name in ("other", "broken"):
         paths[name].write_bytes(bikes.read_bytes())
     _ReusingDecoder.clips = {bikes.name: nv12, "other.mp4": nv12[::-1][:21], "broken.mp4": nv12}
+    _ReusingDecoder.opened = []
     monkeypatch.setattr(multiurisrc, "NvdecReader", _ReusingDecoder)
     monkeypatch.setattr(multiurisrc, "nvdec_usable", lambda gpu_id: (True, ""))
     monkeypatch.setattr(multiurisrc, "_copy_stream", lambda gpu_id: None)
@@ -143,6 +152,23 @@ def test_nvdec_streams_are_read_copied_and_batched_in_one_thread(reusing_decoder
     errors = [m.text for m in pipeline.bus.errors]
     assert len(errors) == 1 and "stream 2" in errors[0] and str(broken) in errors[0] and "stand-in failure" in errors[0]
     assert sorted(e.source_id for e in pipeline["out"].events if isinstance(e, StreamEOS)) == [0, 1, 2]
+
+
+def test_looping_nvdec_streams_start_again_on_their_decoders(reusing_decoder):
+    paths, nv12 = reusing_decoder
+    pipeline = vistream.parse_launch(f"multiurisrc decoder=nvdec direct-nvdec=true loop=true "
+                                     f"uri-list={paths['bikes']},{paths['other']} ! appsink name=out")
+    pipeline.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(per_stream(pipeline["out"].frames()).get(1, [])) < 50:
+        time.sleep(0.02)
+    pipeline.stop()
+    other = per_stream(pipeline["out"].frames())[1][:50]
+    assert [f.frame_num for f in other] == list(range(50))
+    assert [f.pts for f in other] == [i * 40_000_000 for i in range(50)]  # one clock across the loops
+    np.testing.assert_array_equal(np.asarray(other[21 + 3].image), nv12[::-1][3])  # the second pass, copied
+    assert len(_ReusingDecoder.opened) == 2 and min(d.rewinds for d in _ReusingDecoder.opened) >= 1
+    assert not pipeline.bus.errors
 
 
 def test_drop_frame_interval_on_both_paths(reusing_decoder):

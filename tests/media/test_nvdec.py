@@ -55,3 +55,65 @@ def test_nvdec_frames_stay_on_gpu_and_match_cpu_decode(bikes):
 
     rgb = to_rgb(frames[29].image[None], "nv12", torch.float32).clamp(0, 255)[0].permute(1, 2, 0).cpu().numpy()
     assert np.abs(rgb - ref[29].astype(np.float32)).mean() < 3.0
+
+
+# ---- urisrc's NVDEC path on the CPU: a stand-in reader serving real NV12 frames of bikes.mp4 ----------
+class _FileReader:
+    """Serves ``images`` once per pass like a threaded NVDEC file reader; ``rewind`` as PyNvVideoCodec's
+    decoder reconfiguration (or refused, as by a reader that cannot)."""
+
+    images: list = []
+    can_rewind = True
+    opened: list[_FileReader] = []
+
+    def __init__(self, target: str, gpu_id: int = 0, low_latency: bool = False, threaded: bool = False) -> None:
+        self.fps, self.rewinds, self.closed = 25.0, 0, False
+        _FileReader.opened.append(self)
+
+    def frames(self):
+        import torch
+
+        from vistream.media.nvdec import DecodedFrame
+
+        for index, image in enumerate(self.images):
+            yield DecodedFrame(torch.from_numpy(image), int(index * 1e9 / self.fps))
+
+    def rewind(self) -> bool:
+        self.rewinds += self.can_rewind
+        return self.can_rewind
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def file_reader(monkeypatch, bikes):
+    pytest.importorskip("torch")
+    import av
+
+    from vistream.accel.cuda_preprocess import rgb_to_nv12
+    from vistream.media import urisrc
+
+    with av.open(str(bikes)) as container:
+        rgb = [f.to_ndarray(format="rgb24") for _, f in zip(range(30), container.decode(video=0), strict=False)]
+    _FileReader.images = [rgb_to_nv12(image).numpy() for image in rgb]
+    _FileReader.opened = []
+    monkeypatch.setattr(urisrc, "NvdecReader", _FileReader)
+    monkeypatch.setattr(urisrc, "nvdec_usable", lambda gpu_id: (True, ""))
+    return _FileReader
+
+
+@pytest.mark.parametrize("can_rewind", [True, False])
+def test_a_looping_file_starts_again_on_the_same_decoder(file_reader, monkeypatch, bikes, can_rewind):
+    monkeypatch.setattr(file_reader, "can_rewind", can_rewind)
+    p = vistream.parse_launch(f"urisrc name=src uri={bikes} decoder=nvdec loop=true num-buffers=70 ! appsink name=out")
+    p.run(timeout=30)
+    frames = [f for b in p["out"].batches for f in b.frames]
+    assert [f.frame_num for f in frames] == list(range(70)) and all(f.memory == "cuda" for f in frames)
+    assert [f.pts for f in frames] == [int(i * 1e9 / 25) for i in range(70)]  # one clock across the loops
+    np.testing.assert_array_equal(np.asarray(frames[65].image), file_reader.images[5])
+    assert p["src"].loops == 2 and p["src"].reconnects == 0 and not p.bus.errors
+    if can_rewind:  # one decoder for the whole run, started again twice
+        assert len(file_reader.opened) == 1 and file_reader.opened[0].rewinds == 2
+    else:  # a reader that cannot start again is replaced at each loop
+        assert len(file_reader.opened) == 3 and all(r.closed for r in file_reader.opened)

@@ -32,8 +32,9 @@ def test_decodes_every_frame_of_a_real_clip(bikes):
 
 
 def test_loop_and_num_buffers_keep_timestamps_increasing(bikes):
-    _, frames = run_single(f"file://{bikes}", "loop=true num-buffers=300")
+    pipeline, frames = run_single(f"file://{bikes}", "loop=true num-buffers=300")
     assert [f.frame_num for f in frames] == list(range(300))
+    assert pipeline["src"].loops == 1 and pipeline["src"].reconnects == 0  # a file's next loop is no reconnect
     pts = [f.pts for f in frames]
     assert all(b > a for a, b in zip(pts, pts[1:]))
 

@@ -103,8 +103,9 @@ class _NvdecFile(_Stream):
         """The next views of decoded surfaces ([] at the end; a looping file starts again)."""
         views = self.reader.read_views(READ_AHEAD, stream_ptr)
         if not views and self.loop and self.read_count:
-            self.reader.close()
-            self.reader = NvdecReader(self.source.target, self.gpu_id, threaded=True)
+            if not self.reader.rewind():  # the same decoder when it can, else a new one
+                self.reader.close()
+                self.reader = NvdecReader(self.source.target, self.gpu_id, threaded=True)
             views = self.reader.read_views(READ_AHEAD, stream_ptr)
         return views
 

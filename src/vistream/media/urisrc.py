@@ -125,6 +125,7 @@ class UriSource(Source):
 
     def __init__(self, name: str | None = None, **properties: Any) -> None:
         self.reconnects = 0
+        self.loops = 0  # times a looping file started again
         self.decode_errors = 0
         self.frames_out = 0
         self.connected = False
@@ -245,7 +246,7 @@ class UriSource(Source):
                 if backoff < 0:
                     return
                 continue
-            if opened_before:
+            if opened_before and (source.is_live or source.is_network):  # not a file starting its next loop
                 self.reconnects += 1
             opened_before = True
             self.connected = True
@@ -281,6 +282,7 @@ class UriSource(Source):
                 continue
             if not self.loop or frame_num == 0:
                 return
+            self.loops += 1
             pts_offset = last_pts + int(1e9 / max(self._fps, 1.0))
 
     def _back_off(self, error: SourceError, attempts: int, backoff: float) -> float:
@@ -373,19 +375,27 @@ class UriSource(Source):
         if first_frame_num == 0 or self._pace_origin is None:
             self._pace_origin = time.monotonic() - pts_offset / 1e9
         frame_num = first_frame_num
-        for index, decoded in enumerate(reader.frames()):
-            if index % interval:
-                continue
-            if self.sync:
-                delay = self._pace_origin + (pts_offset + decoded.pts_ns) / 1e9 - time.monotonic()
-                if delay > 0 and self.wait(delay):
+        while True:
+            last_pts: int | None = None
+            for index, decoded in enumerate(reader.frames()):
+                if index % interval:
+                    continue
+                if self.sync:
+                    delay = self._pace_origin + (pts_offset + decoded.pts_ns) / 1e9 - time.monotonic()
+                    if delay > 0 and self.wait(delay):
+                        return
+                if self.should_stop:
                     return
-            if self.should_stop:
+                last_pts = pts_offset + decoded.pts_ns
+                frame = Frame.from_image(decoded.image, source_id=0, frame_num=frame_num, pts=last_pts,
+                                         fps=self._fps / interval, source_name=self.name, memory="cuda")
+                frame_num += 1
+                self.frames_out += 1
+                yield frame
+            # a looping file starts again on the same decoder when the reader can (generate() re-opens otherwise)
+            if not self.loop or self._source.is_live or last_pts is None or not reader.rewind():
                 return
-            frame = Frame.from_image(decoded.image, source_id=0, frame_num=frame_num, pts=pts_offset + decoded.pts_ns,
-                                     fps=self._fps / interval, source_name=self.name, memory="cuda")
-            frame_num += 1
-            self.frames_out += 1
-            yield frame
+            self.loops += 1
+            pts_offset = last_pts + int(1e9 / max(self._fps, 1.0))
 
     _fps = 30.0

@@ -176,3 +176,25 @@ def test_fixed_size_nms_reports_a_chain_longer_than_its_steps():
     assert spec.fixed(None, None, "cpu", steps=1).read(spec.fixed(None, None, "cpu", steps=1)(rows).numpy()) is None
     two = spec.fixed(None, None, "cpu", steps=2)
     assert [round(float(x)) for x in two.read(two(rows).numpy()).boxes[0][:, 0]] == [40, 56]
+
+
+def test_the_default_steps_hold_chains_as_long_as_a_yolov8n_shaped_model_gives():
+    """24 boxes in a row, each overlapping the next only: greedy keeps every other one, and the
+    iteration needs about as many steps as the chain is long. On the H100 a YOLOv8n-shaped model's
+    candidates needed 23 steps, so with 8 every batch was redone eagerly."""
+    from vistream.accel.cuda_nms import Postprocess, nms_fixed_steps
+
+    rows = torch.zeros(1, 24, 6)
+    rows[0, :, 0] = 100 + 20 * torch.arange(24.0)  # width 100, 20 apart: IoU 0.67 with the next, 0.43 one further
+    rows[0, :, 1], rows[0, :, 2], rows[0, :, 3] = 100.0, 100.0, 100.0
+    rows[0, :, 4], rows[0, :, 5] = torch.linspace(0.95, 0.6, 24), 1.0
+    spec = Postprocess("yolo", 0.5, 0.45)
+    exact = spec.run(rows).boxes[0]
+    assert len(exact) == 12
+    default = spec.fixed(None, None, "cpu")
+    np.testing.assert_allclose(default.read(default(rows).numpy()).boxes[0], exact)
+    assert spec.fixed(None, None, "cpu", steps=8).read(spec.fixed(None, None, "cpu", steps=8)(rows).numpy()) is None
+    scored = spec._scores(rows, None)
+    boxes, _, classes, valid = spec._shortlist(scored, 24, None)
+    needed = next(s for s in range(1, 40) if bool(nms_fixed_steps(boxes, classes, valid, 0.45, s)[1]))
+    assert 8 < needed <= default.steps

@@ -117,3 +117,26 @@ def test_a_looping_file_starts_again_on_the_same_decoder(file_reader, monkeypatc
         assert len(file_reader.opened) == 1 and file_reader.opened[0].rewinds == 2
     else:  # a reader that cannot start again is replaced at each loop
         assert len(file_reader.opened) == 3 and all(r.closed for r in file_reader.opened)
+
+
+def test_rewind_starts_the_file_again_on_the_same_threaded_decoder():
+    from vistream.core.errors import SourceError
+    from vistream.media.nvdec import LIFECYCLE_LOCK, NvdecReader
+
+    class ThreadedDecoder:  # PyNvVideoCodec's object from CreateThreadedDecoder, as far as rewind uses it
+        def __init__(self, fail: bool = False) -> None:
+            self.calls, self.fail = [], fail
+
+        def reconfigure_decoder(self, source: str, start_frame: int) -> None:
+            self.calls.append((source, start_frame, LIFECYCLE_LOCK.locked()))
+            if self.fail:
+                raise RuntimeError("stand-in failure")
+
+    reader = object.__new__(NvdecReader)  # no GPU here: only the state rewind reads
+    reader.target, reader._threaded, reader._surfaces = "clip.mp4", ThreadedDecoder(), ["surface"]
+    assert reader.rewind() and reader._threaded.calls == [("clip.mp4", 0, True)] and reader._surfaces == []
+    reader._threaded = ThreadedDecoder(fail=True)
+    with pytest.raises(SourceError, match="NVDEC cannot start 'clip.mp4' again: stand-in failure"):
+        reader.rewind()
+    reader._threaded = None  # a packet-by-packet reader (network streams) cannot: the caller opens a new one
+    assert reader.rewind() is False

@@ -392,8 +392,9 @@ class UriSource(Source):
                 frame_num += 1
                 self.frames_out += 1
                 yield frame
-            # a looping file starts again on the same decoder when the reader can (generate() re-opens otherwise)
-            if not self.loop or self._source.is_live or last_pts is None or not reader.rewind():
+            # a looping file starts again on the same decoder when the reader can (only threaded file readers
+            # can; generate() re-opens otherwise, and reconnects live streams)
+            if not self.loop or last_pts is None or not reader.rewind():
                 return
             self.loops += 1
             pts_offset = last_pts + int(1e9 / max(self._fps, 1.0))
